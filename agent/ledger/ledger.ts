@@ -1,0 +1,466 @@
+// The ledger: an offline replica of the organisation's signed event DAG in SQLite, with the
+// dapps' derived state in the same database, updated in the same transaction as the append.
+// Ingest pipeline (docs/ledger-format.md, "Ingest"): size -> decode -> canonical -> id ->
+// signature -> dependencies known? (else pending) -> dapp validation at the causal position ->
+// append + apply, atomically.
+import { DappRegistry, type Dapp } from './dapp.ts';
+import { openDb, type OpenDbOptions } from './db.ts';
+import { LedgerError, type RejectionCode } from './errors.ts';
+import { decodeEvent, depsOf, encodeUnsigned, eventId, hex, signingBytes, unsignedPart, ZERO_ID, FORMAT_VERSION, type SignedEvent } from './event.ts';
+import { verifyNative, verifyNativeAsync, type Signer } from './crypto.ts';
+import { compareHlc, maxHlc, nextHlc, type Hlc } from './hlc.ts';
+import { merge, type NewEvent } from './merge.ts';
+import { runEvent } from './run-event.ts';
+import { formatStateHash, updateStateHash, type Val } from './state.ts';
+import { Store, type EventRow } from './store.ts';
+import type { Json } from './canonical-json.ts';
+
+export type IngestStatus = 'accepted' | 'duplicate' | 'pending' | 'rejected';
+export interface IngestResult {
+  status: IngestStatus;
+  id?: string;
+  code?: RejectionCode;
+  message?: string;
+  /** Accepted and kept, but not applied: valid where it was made, not in the merged order. */
+  softFail?: string;
+  /** Kept as evidence although rejected (the second event of an equivocation). */
+  kept?: boolean;
+  /** Pending: the dependencies still missing. */
+  missing?: string[];
+}
+
+export interface LedgerOptions extends OpenDbOptions {
+  path: string;
+  dapps: Dapp[];
+  /** The organisation this replica belongs to (its genesis id). Learnt from the genesis if absent. */
+  orgId?: Buffer;
+  /** How far ahead of this node's clock an event may be dated (LEDGER.md lesson 5). */
+  maxSkewMs?: number;
+  now?: () => number;
+  maxPending?: number;
+  /** Events folded per merge window; bounds memory when a large batch is concurrent. */
+  mergeChunk?: number;
+}
+
+interface Prepared { ev: SignedEvent; key: string; idx: number }
+interface Known { eid: number; pos: number; hlc: Hlc; author: string; seq: number }
+
+export class Ledger {
+  readonly store: Store;
+  readonly reg: DappRegistry;
+  private org: Buffer | null;
+  private readonly maxSkewMs: number;
+  private readonly now: () => number;
+  private readonly maxPending: number;
+  private readonly mergeChunk: number;
+  private headsCache = new Map<string, { eid: number; pos: number }>();
+  private equivocatedFrom = new Map<string, number>();
+  private hash: bigint;
+  private seen: Hlc;
+  private closed = false;
+  /** Called after each committed ingest with the ids that were appended (sync publishes them). */
+  onAppend: ((events: SignedEvent[]) => void) | null = null;
+
+  static open(opts: LedgerOptions): Ledger { return new Ledger(opts); }
+
+  private constructor(opts: LedgerOptions) {
+    this.store = new Store(openDb(opts.path, opts));
+    this.reg = new DappRegistry(opts.dapps);
+    this.maxSkewMs = opts.maxSkewMs ?? 5 * 60_000;
+    this.now = opts.now ?? Date.now;
+    this.maxPending = opts.maxPending ?? 100_000;
+    this.mergeChunk = opts.mergeChunk ?? 512;
+    const org = this.store.meta('org');
+    this.org = org ? Buffer.from(org, 'hex') : (opts.orgId ?? null);
+    if (org && opts.orgId && !opts.orgId.equals(this.org!)) {
+      throw new LedgerError('WRONG_ORG', `database belongs to org ${org.slice(0, 12)}, expected ${hex(opts.orgId).slice(0, 12)}`);
+    }
+    this.hash = BigInt(`0x${this.store.meta('state_hash') ?? '0'}`);
+    const seen = this.store.meta('hlc');
+    this.seen = seen ? (JSON.parse(seen) as Hlc) : { ms: 0, c: 0 };
+    this.reloadCaches();
+  }
+
+  private reloadCaches(): void {
+    this.headsCache = new Map();
+    for (const h of this.store.s('heads').all() as Array<{ eid: number; id: Buffer; pos: number }>) {
+      this.headsCache.set(h.id.toString('hex'), { eid: h.eid, pos: h.pos });
+    }
+    this.equivocatedFrom = new Map();
+    for (const r of this.store.s('eqAll').all() as Array<{ key: Buffer; seq: number }>) this.equivocatedFrom.set(r.key.toString('hex'), r.seq);
+  }
+
+  get orgId(): Buffer | null { return this.org; }
+  get db() { return this.store.db; }
+  heads(): string[] { return [...this.headsCache.keys()].sort(); }
+  count(): number { return this.store.count(); }
+  stateHash(): string { return formatStateHash(this.hash); }
+  latestHlc(): Hlc { return this.seen; }
+
+  /** Reads a derived-state value (JSON) outside the fold: for decisions and the CLI. */
+  get<T = unknown>(key: string): T | undefined {
+    const v = this.store.stateGet(key);
+    return v === undefined ? undefined : (JSON.parse(v) as T);
+  }
+
+  scan<T = unknown>(prefix: string): Array<[string, T]> {
+    const rows = this.store.s('stateScan').all(prefix, `${prefix}\uffff`) as Array<{ k: string; v: string }>;
+    return rows.map((r) => [r.k, JSON.parse(r.v) as T]);
+  }
+
+  getEvent(id: Buffer): SignedEvent | undefined {
+    const row = this.store.s('byId').get(id) as EventRow | undefined;
+    return row ? decodeEvent(row.raw) : undefined;
+  }
+
+  hasEvent(id: Buffer): boolean { return this.store.s('brief').get(id) !== undefined; }
+
+  /** Every event in fold order (what a bundle export carries). */
+  *events(): IterableIterator<Buffer> {
+    for (const r of this.store.s('all').iterate() as Iterable<{ raw: Buffer }>) yield r.raw;
+  }
+
+  softFailed(): Array<{ id: string; dapp: string; type: string; reason: string }> {
+    return (this.store.s('softFailed').all() as Array<{ id: Buffer; dapp: string; type: string; soft_fail: string }>)
+      .map((r) => ({ id: r.id.toString('hex'), dapp: r.dapp, type: r.type, reason: r.soft_fail }));
+  }
+
+  equivocations(): Array<{ author: string; seq: number; a: string; b: string }> {
+    return (this.store.s('eqList').all() as Array<{ key: Buffer; seq: number; a: Buffer; b: Buffer }>)
+      .map((r) => ({ author: r.key.toString('hex'), seq: r.seq, a: r.a.toString('hex'), b: r.b.toString('hex') }));
+  }
+
+  pendingCount(): number { return (this.store.s('pendingCount').get() as { n: number }).n; }
+  /** Ids that pending events wait for: what sync should ask peers for. */
+  missingIds(limit = 1000): Buffer[] {
+    return (this.store.s('pendingMissingAll').all(limit) as Array<{ missing: Buffer }>).map((r) => r.missing);
+  }
+
+  // ---- ingest -------------------------------------------------------------------------------
+
+  /** Stateless checks, in pipeline order, up to (not including) the signature. */
+  private prepare(raw: Buffer, idx: number, out: IngestResult[]): Prepared | null {
+    let ev: SignedEvent;
+    try { ev = decodeEvent(raw); } catch (e) {
+      if (e instanceof LedgerError) { out[idx] = { status: 'rejected', code: e.code, message: e.message }; return null; }
+      out[idx] = { status: 'rejected', code: 'BAD_ENCODING', message: String((e as Error).message) };
+      return null;
+    }
+    const key = hex(ev.id);
+    const fail = (code: RejectionCode, message: string): null => { out[idx] = { status: 'rejected', id: key, code, message }; return null; };
+    const genesis = ev.dapp === 'org' && ev.type === 'genesis';
+    if (genesis ? this.org && !ev.id.equals(this.org) : this.org && !ev.org.equals(this.org)) {
+      return fail('WRONG_ORG', `event belongs to org ${hex(genesis ? ev.id : ev.org).slice(0, 12)}, this ledger is ${hex(this.org!).slice(0, 12)}`);
+    }
+    if (ev.hlc.ms > this.now() + this.maxSkewMs) {
+      return fail('FROM_FUTURE', `dated ${new Date(ev.hlc.ms).toISOString()}, more than ${this.maxSkewMs} ms ahead of this node's clock`);
+    }
+    const spec = this.reg.type(ev.dapp, ev.type);
+    if (!spec) return fail('UNKNOWN_TYPE', `no dapp on this node declares ${ev.dapp}/${ev.type}`);
+    if (this.hasEvent(ev.id) || this.store.s('pendingHas').get(ev.id)) { out[idx] = { status: 'duplicate', id: key }; return null; }
+    return { ev, key, idx };
+  }
+
+  /** Ingests with signatures checked on this thread: for single live events. */
+  ingest(raws: Buffer[], opts: { atomic?: boolean } = {}): IngestResult[] {
+    const out: IngestResult[] = new Array(raws.length);
+    const ready: Prepared[] = [];
+    raws.forEach((raw, i) => {
+      const p = this.prepare(raw, i, out);
+      if (!p) return;
+      if (!verifyNative(p.ev.author, signingBytes(unsignedPart(p.ev)), p.ev.sig)) {
+        out[i] = { status: 'rejected', id: p.key, code: 'BAD_SIGNATURE', message: `signature of event ${p.key.slice(0, 12)} does not verify for author ${hex(p.ev.author).slice(0, 12)}` };
+        return;
+      }
+      ready.push(p);
+    });
+    this.commit(ready, out, opts.atomic ?? false);
+    return out;
+  }
+
+  /** Ingests a batch with signatures verified on libuv's thread pool (catch-up, bundles). */
+  async ingestAsync(raws: Buffer[], opts: { atomic?: boolean } = {}): Promise<IngestResult[]> {
+    const out: IngestResult[] = new Array(raws.length);
+    const prepared: Prepared[] = [];
+    const seenKeys = new Set<string>();
+    raws.forEach((raw, i) => {
+      const p = this.prepare(raw, i, out);
+      if (!p) return;
+      if (seenKeys.has(p.key)) { out[i] = { status: 'duplicate', id: p.key }; return; }
+      seenKeys.add(p.key);
+      prepared.push(p);
+    });
+    const oks = await Promise.all(prepared.map((p) => verifyNativeAsync(p.ev.author, signingBytes(unsignedPart(p.ev)), p.ev.sig)));
+    const ready = prepared.filter((p, j) => {
+      if (oks[j]) return true;
+      out[p.idx] = { status: 'rejected', id: p.key, code: 'BAD_SIGNATURE', message: `signature of event ${p.key.slice(0, 12)} does not verify for author ${hex(p.ev.author).slice(0, 12)}` };
+      return false;
+    });
+    if (this.closed) throw new Error('ledger closed during ingest');
+    this.commit(ready, out, opts.atomic ?? false);
+    return out;
+  }
+
+  private commit(ready: Prepared[], out: IngestResult[], atomic: boolean): void {
+    if (atomic && out.some((r) => r?.status === 'rejected')) return;
+    const appended: SignedEvent[] = [];
+    const run = this.store.db.transaction(() => {
+      const results = this.appendVerified(ready, appended);
+      for (const p of ready) out[p.idx] = results.get(p.key) ?? { status: 'rejected', id: p.key, code: 'BAD_CHAIN', message: 'not processed' };
+      if (atomic && out.some((r) => r?.status === 'rejected')) throw new AtomicAbort();
+      this.store.setMeta('state_hash', formatStateHash(this.hash));
+      this.store.setMeta('hlc', JSON.stringify(this.seen));
+      if (this.org) this.store.setMeta('org', hex(this.org));
+    });
+    const saved = { hash: this.hash, seen: this.seen, org: this.org };
+    try { run(); } catch (e) {
+      this.hash = saved.hash; this.seen = saved.seen; this.org = saved.org;
+      this.reloadCaches();
+      if (!(e instanceof AtomicAbort)) throw e;
+      appended.length = 0;
+    }
+    if (appended.length && this.onAppend) this.onAppend(appended);
+  }
+
+  // Inside the transaction: resolves dependencies, checks chains and clocks, then appends.
+  private appendVerified(batch: Prepared[], appended: SignedEvent[]): Map<string, IngestResult> {
+    const results = new Map<string, IngestResult>();
+    const cand = new Map<string, SignedEvent>();
+    for (const p of batch) cand.set(p.key, p.ev);
+    // Pending events waiting for any of these come along (they were verified when parked).
+    const queue = [...cand.keys()];
+    while (queue.length) {
+      const k = queue.pop()!;
+      for (const r of this.store.s('pendingWaitingOn').all(Buffer.from(k, 'hex')) as Array<{ id: Buffer; raw: Buffer }>) {
+        const pk = r.id.toString('hex');
+        if (cand.has(pk)) continue;
+        cand.set(pk, decodeEvent(r.raw));
+        queue.push(pk);
+      }
+    }
+    const known = new Map<string, Known>();
+    const lookup = (k: string): Known | undefined => {
+      let kn = known.get(k);
+      if (kn) return kn;
+      const row = this.store.s('brief').get(Buffer.from(k, 'hex')) as { eid: number; pos: number; hlc_ms: number; hlc_c: number; aid: number; seq: number } | undefined;
+      if (!row) return undefined;
+      const akey = (this.store.s('authorKey').get(row.aid) as { key: Buffer }).key;
+      kn = { eid: row.eid, pos: row.pos, hlc: { ms: row.hlc_ms, c: row.hlc_c }, author: akey.toString('hex'), seq: row.seq };
+      known.set(k, kn);
+      return kn;
+    };
+    // Park what still misses a dependency; a missing parent means "retry later", never invalid.
+    const parked = new Set<string>();
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const [k, ev] of cand) {
+        if (parked.has(k)) continue;
+        const missing = depsOf(ev).map(hex).filter((d) => parked.has(d) || (!cand.has(d) && !lookup(d)));
+        if (missing.length === 0) continue;
+        parked.add(k);
+        changed = true;
+        this.park(ev, missing);
+        results.set(k, { status: 'pending', id: k, missing });
+      }
+    }
+    const ready = [...cand].filter(([k]) => !parked.has(k)).map(([k, ev]) => ({ key: k, ev }));
+    ready.sort((a, b) => compareHlc(a.ev.hlc, b.ev.hlc) || Buffer.compare(a.ev.id, b.ev.id));
+    const rejected = new Set<string>();
+    const checked: NewEvent[] = [];
+    let lowerBound = Infinity;
+    const batchAtSeq = new Map<string, string>();
+    for (const n of ready) {
+      const why = this.checkLinks(n.ev, n.key, cand, lookup, rejected);
+      if (why) { rejected.add(n.key); results.set(n.key, { status: 'rejected', id: n.key, ...why }); continue; }
+      // Equivocation: a different event at the same author and sequence number, here or stored.
+      const author = hex(n.ev.author);
+      const aid = this.store.aid(n.ev.author);
+      const stored = aid === undefined ? [] : (this.store.s('atSeq').all(aid, n.ev.seq) as Array<{ eid: number; id: Buffer; pos: number }>);
+      const other = stored.find((r) => !r.id.equals(n.ev.id))?.id.toString('hex') ?? batchAtSeq.get(`${author}:${n.ev.seq}`);
+      batchAtSeq.set(`${author}:${n.ev.seq}`, n.key);
+      if (other !== undefined) {
+        const a = this.store.ensureAid(n.ev.author);
+        const [x, y] = [other, n.key].sort();
+        this.store.s('eqAdd').run(a, n.ev.seq, Buffer.from(x!, 'hex'), Buffer.from(y!, 'hex'));
+        const prevFrom = this.equivocatedFrom.get(author);
+        if (prevFrom === undefined || n.ev.seq < prevFrom) {
+          this.equivocatedFrom.set(author, n.ev.seq);
+          for (const r of this.store.db.prepare('SELECT min(pos) AS p FROM events WHERE aid = ? AND seq >= ?').all(a, n.ev.seq) as Array<{ p: number | null }>) {
+            if (r.p !== null) lowerBound = Math.min(lowerBound, r.p);
+          }
+        }
+        results.set(n.key, { status: 'rejected', id: n.key, code: 'EQUIVOCATION', kept: true,
+          message: `author ${author.slice(0, 12)} signed two events at seq ${n.ev.seq} (${other.slice(0, 12)} and ${n.key.slice(0, 12)}); both kept as proof, neither applied` });
+      }
+      if (n.ev.dapp === 'org' && n.ev.type === 'genesis' && !this.org) this.org = n.ev.id;
+      if (!(n.ev.dapp === 'org' && n.ev.type === 'genesis') && (!this.org || !n.ev.org.equals(this.org))) {
+        rejected.add(n.key);
+        results.set(n.key, { status: 'rejected', id: n.key, code: 'WRONG_ORG', message: this.org ? `event belongs to org ${hex(n.ev.org).slice(0, 12)}` : 'this ledger has no genesis yet' });
+        continue;
+      }
+      checked.push(n);
+    }
+    // Fast path: an event whose dependencies cover every head extends the whole ledger, so its
+    // causal position is the current state. Anything else is merged in windows.
+    let i = 0;
+    if (lowerBound === Infinity) {
+      for (; i < checked.length; i++) {
+        const n = checked[i]!;
+        const deps = new Set(depsOf(n.ev).map(hex));
+        if (![...this.headsCache.keys()].every((h) => deps.has(h))) break;
+        const r = this.appendLinear(n, lookup, results);
+        if (r) appended.push(n.ev);
+      }
+    }
+    for (let j = i; j < checked.length; j += this.mergeChunk) {
+      const chunk = checked.slice(j, j + this.mergeChunk);
+      this.appendMerged(chunk, lookup, known, results, appended, lowerBound);
+      lowerBound = Infinity;
+    }
+    return results;
+  }
+
+  private checkLinks(ev: SignedEvent, key: string, cand: Map<string, SignedEvent>, lookup: (k: string) => Known | undefined, rejected: Set<string>): { code: RejectionCode; message: string } | null {
+    const genesis = ev.dapp === 'org' && ev.type === 'genesis';
+    if (genesis) {
+      if (ev.seq !== 1 || ev.parents.length !== 0 || !ev.org.equals(ZERO_ID)) return { code: 'BAD_CHAIN', message: 'a genesis has seq 1, no parents and a zero org' };
+      if (this.org && !this.org.equals(ev.id)) return { code: 'WRONG_ORG', message: `a second genesis ${key.slice(0, 12)} for another organisation` };
+      return null;
+    }
+    if (ev.parents.length === 0) return { code: 'BAD_CHAIN', message: 'only a genesis has no parents' };
+    for (const d of depsOf(ev).map(hex)) {
+      if (rejected.has(d)) return { code: 'INVALID_PARENT', message: `depends on rejected event ${d.slice(0, 12)}` };
+      const dh = lookup(d)?.hlc ?? cand.get(d)?.hlc;
+      if (dh && compareHlc(ev.hlc, dh) <= 0) return { code: 'BAD_CLOCK', message: `clock ${ev.hlc.ms}+${ev.hlc.c} does not advance past dependency ${d.slice(0, 12)}` };
+    }
+    if (ev.seq > 1) {
+      const pk = hex(ev.prev);
+      const prev = lookup(pk);
+      const prevEv = cand.get(pk);
+      const pAuthor = prev?.author ?? (prevEv ? hex(prevEv.author) : undefined);
+      const pSeq = prev?.seq ?? prevEv?.seq;
+      if (pAuthor !== hex(ev.author) || pSeq !== ev.seq - 1) {
+        return { code: 'BAD_CHAIN', message: `prev ${pk.slice(0, 12)} is not this author's event at seq ${ev.seq - 1}` };
+      }
+    }
+    return null;
+  }
+
+  private park(ev: SignedEvent, missing: string[]): void {
+    const n = this.pendingCount();
+    if (n >= this.maxPending) {
+      for (const r of this.store.s('pendingOldest').all(n - this.maxPending + 1) as Array<{ id: Buffer }>) {
+        this.store.s('pendingDel').run(r.id);
+        this.store.s('pendingMissingDel').run(r.id);
+      }
+    }
+    this.store.s('pendingAdd').run(ev.id, ev.raw, this.now());
+    for (const m of missing) this.store.s('pendingMissingAdd').run(Buffer.from(m, 'hex'), ev.id);
+  }
+
+  private insertEvent(ev: SignedEvent, pos: number, softFail: string | null, lookup: (k: string) => Known | undefined): number {
+    const aid = this.store.ensureAid(ev.author);
+    const eid = Number(this.store.s('insert').run(ev.id, aid, ev.seq, ev.hlc.ms, ev.hlc.c, ev.dapp, ev.type, pos, softFail, ev.raw).lastInsertRowid);
+    for (const d of depsOf(ev)) {
+      const dk = hex(d);
+      const dep = lookup(dk)!;
+      this.store.s('edgeAdd').run(eid, dep.eid);
+      if (this.headsCache.delete(dk)) this.store.s('headDel').run(dep.eid);
+    }
+    this.store.s('headAdd').run(eid);
+    const key = hex(ev.id);
+    this.headsCache.set(key, { eid, pos });
+    this.store.s('pendingDel').run(ev.id);
+    this.store.s('pendingMissingDel').run(ev.id);
+    this.seen = maxHlc(this.seen, ev.hlc);
+    return eid;
+  }
+
+  private writeState(k: string, v: Val): void {
+    const old = this.store.stateGet(k) ?? null;
+    if (old === v) return;
+    this.hash = updateStateHash(this.hash, k, old, v);
+    this.store.stateSet(k, v);
+  }
+
+  private appendLinear(n: NewEvent, lookup: (k: string) => Known | undefined, results: Map<string, IngestResult>): boolean {
+    const r = runEvent(this.reg, { get: (k) => this.store.stateGet(k) }, n.ev, { equivocatedFrom: this.equivocatedFrom });
+    if (!r.ok && r.code !== 'EQUIVOCATION') {
+      results.set(n.key, { status: 'rejected', id: n.key, code: r.code, message: r.message });
+      return false;
+    }
+    const pos = this.store.nextPos();
+    const softFail = r.ok ? null : `${r.code}: ${r.message}`;
+    const eid = this.insertEvent(n.ev, pos, softFail, lookup);
+    if (r.ok) {
+      const undo = r.tx.commitTo({ set: (k, v) => this.writeState(k, v) });
+      undo.forEach(([k, old], i) => this.store.s('undoAdd').run(eid, i, k, old));
+    }
+    if (!results.has(n.key)) results.set(n.key, { status: 'accepted', id: n.key, ...(softFail ? { softFail } : {}) });
+    return true;
+  }
+
+  private appendMerged(chunk: NewEvent[], lookup: (k: string) => Known | undefined, known: Map<string, Known>, results: Map<string, IngestResult>, appended: SignedEvent[], lowerBound: number): void {
+    const posOf = new Map<string, { pos: number }>();
+    for (const n of chunk) {
+      for (const d of depsOf(n.ev).map(hex)) { const kn = lookup(d); posOf.set(d, { pos: kn ? kn.pos : -1 }); }
+      posOf.set(n.key, { pos: -1 });
+    }
+    const m = merge({ store: this.store, reg: this.reg, equivocatedFrom: this.equivocatedFrom, heads: this.headsCache, lowerBound }, chunk, posOf);
+    for (const [k, r] of m.rejected) if (!results.has(k)) results.set(k, { status: 'rejected', id: k, ...r });
+    this.store.s('undoDelFromPos').run(m.start);
+    let pos = m.start;
+    for (const o of m.order) {
+      let eid: number;
+      if (o.row) {
+        eid = o.row.eid;
+        if (o.row.pos !== pos || o.row.soft_fail !== o.softFail) this.store.s('setPos').run(pos, o.softFail, eid);
+        const h = this.headsCache.get(o.key);
+        if (h) h.pos = pos;
+        const kn = known.get(o.key);
+        if (kn) kn.pos = pos;
+      } else {
+        const fresh = o.fresh!;
+        eid = this.insertEvent(fresh.ev, pos, o.softFail, lookup);
+        known.set(fresh.key, { eid, pos, hlc: fresh.ev.hlc, author: hex(fresh.ev.author), seq: fresh.ev.seq });
+        appended.push(fresh.ev);
+        if (!results.has(fresh.key)) results.set(fresh.key, { status: 'accepted', id: fresh.key, ...(o.softFail ? { softFail: o.softFail } : {}) });
+      }
+      (m.undo.get(o.key) ?? []).forEach(([k, old], i) => this.store.s('undoAdd').run(eid, i, k, old));
+      pos++;
+    }
+    for (const [k, v] of m.state) this.writeState(k, v);
+  }
+
+  // ---- authoring ----------------------------------------------------------------------------
+
+  /** Builds, signs and ingests a local event on top of the current heads. */
+  append(signer: Signer, dapp: string, type: string, body: Json, opts: { now?: number } = {}): { event: SignedEvent; result: IngestResult } {
+    const event = this.build(signer, dapp, type, body, opts);
+    const [result] = this.ingest([event.raw]);
+    return { event, result: result! };
+  }
+
+  build(signer: Signer, dapp: string, type: string, body: Json, opts: { now?: number; parents?: Buffer[] } = {}): SignedEvent {
+    const genesis = dapp === 'org' && type === 'genesis';
+    const aid = this.store.aid(signer.publicKey);
+    const last = aid === undefined ? undefined : (this.store.s('lastOfAuthor').get(aid) as { id: Buffer; seq: number } | undefined);
+    const parents = genesis ? [] : (opts.parents ?? this.heads().map((h) => Buffer.from(h, 'hex'))).slice().sort(Buffer.compare);
+    const unsigned = encodeUnsigned({
+      v: FORMAT_VERSION, org: genesis ? ZERO_ID : (this.org ?? ZERO_ID), author: signer.publicKey,
+      seq: (last?.seq ?? 0) + 1, prev: last?.id ?? ZERO_ID, parents,
+      hlc: nextHlc(opts.now ?? this.now(), this.seen), dapp, type, body,
+    });
+    const sig = signer.sign(signingBytes(unsigned));
+    const raw = Buffer.concat([unsigned, sig]);
+    return { ...decodeEvent(raw), id: eventId(unsigned) };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.store.db.close();
+  }
+}
+
+class AtomicAbort extends Error {}
