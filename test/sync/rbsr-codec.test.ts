@@ -11,7 +11,7 @@ function badFrame(buf: Buffer, what: RegExp): void {
   assert.throws(() => decodeFrame(buf), (e: unknown) => e instanceof RbsrError && e.code === 'RBSR_BAD_FRAME' && what.test(e.message));
 }
 
-test('varint: LEB128 encodings and round trips up to 2^53-1', () => {
+void test('varint: LEB128 encodings and round trips up to 2^53-1', () => {
   assert.deepEqual(encodeVarint(0), Buffer.from([0]));
   assert.deepEqual(encodeVarint(127), Buffer.from([0x7f]));
   assert.deepEqual(encodeVarint(128), Buffer.from([0x80, 0x01]));
@@ -24,7 +24,7 @@ test('varint: LEB128 encodings and round trips up to 2^53-1', () => {
   assert.throws(() => encodeVarint(2 ** 53), RangeError);
 });
 
-test('varint: truncated, overlong, non-minimal and too large are typed errors', () => {
+void test('varint: truncated, overlong, non-minimal and too large are typed errors', () => {
   for (const bytes of [[0x80], [0xff, 0xff], [0x80, 0x00], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]]) {
     assert.throws(() => decodeVarint(Buffer.from(bytes), 0), (e: unknown) => e instanceof RbsrError && e.code === 'RBSR_BAD_FRAME');
   }
@@ -32,7 +32,7 @@ test('varint: truncated, overlong, non-minimal and too large are typed errors', 
 
 const id = (b: number): Buffer => Buffer.alloc(32, b);
 
-test('frame: round trip keeps bounds, modes, payloads; trailing skips are dropped', () => {
+void test('frame: round trip keeps bounds, modes, payloads; trailing skips are dropped', () => {
   const b1: Bound = { ts: { ms: 1_700_000_000_000, c: 0 }, prefix: Buffer.alloc(0) };
   const b2: Bound = { ts: { ms: 1_700_000_000_000, c: 3 }, prefix: Buffer.from([0x12, 0x34]) };
   const b3: Bound = { ts: { ms: 1_700_000_000_005, c: 1 }, prefix: Buffer.alloc(0) };
@@ -55,7 +55,7 @@ test('frame: round trip keeps bounds, modes, payloads; trailing skips are droppe
   assert.ok(third.mode === 'idlist' && third.ids.length === 2 && third.ids[1]!.equals(id(2)));
 });
 
-test('frame: bound bytes are delta-encoded (same ms: counter delta; new ms: absolute counter)', () => {
+void test('frame: bound bytes are delta-encoded (same ms: counter delta; new ms: absolute counter)', () => {
   const w = new FrameWriter();
   w.add({ upper: { ts: { ms: 10, c: 5 }, prefix: Buffer.alloc(0) }, mode: 'skip' });
   w.add({ upper: { ts: { ms: 10, c: 7 }, prefix: Buffer.from([0xaa]) }, mode: 'fingerprint', fingerprint: Buffer.alloc(16) });
@@ -69,7 +69,7 @@ test('frame: bound bytes are delta-encoded (same ms: counter delta; new ms: abso
   assert.deepEqual(w.finish(), expected);
 });
 
-test('separatingBound: shortest bound strictly above prev and at or below next', () => {
+void test('separatingBound: shortest bound strictly above prev and at or below next', () => {
   const ts = { ms: 5, c: 0 };
   const prev = { ts, id: Buffer.concat([Buffer.from([1, 2, 3]), Buffer.alloc(29, 0xff)]) };
   const next = { ts, id: Buffer.concat([Buffer.from([1, 2, 4]), Buffer.alloc(29, 0)]) };
@@ -77,7 +77,7 @@ test('separatingBound: shortest bound strictly above prev and at or below next',
   assert.equal(separatingBound({ ts: { ms: 4, c: 9 }, id: id(9) }, next).prefix.length, 0);
 });
 
-test('frame: each malformation names what was wrong', () => {
+void test('frame: each malformation names what was wrong', () => {
   badFrame(Buffer.alloc(0), /empty frame/);
   assert.throws(() => decodeFrame(Buffer.from([0x61])), (e: unknown) => e instanceof RbsrError && e.code === 'RBSR_VERSION');
   const v = PROTOCOL_VERSION;

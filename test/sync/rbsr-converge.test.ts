@@ -99,7 +99,7 @@ function runCase(seed: number): void {
   }
 }
 
-test('two random sets converge to exactly their symmetric difference', () => {
+void test('two random sets converge to exactly their symmetric difference', () => {
   const only = process.env['GDO_SEED'];
   if (only !== undefined) {
     runCase(Number(only));
@@ -109,7 +109,7 @@ test('two random sets converge to exactly their symmetric difference', () => {
   for (let i = 0; i < cases; i++) runCase(1_000 + i);
 });
 
-test('every pattern and size converges with default options', () => {
+void test('every pattern and size converges with default options', () => {
   let seed = 90_000;
   for (const pattern of PATTERNS) {
     for (const size of [3, 40, 700]) {

@@ -44,7 +44,7 @@ function assertExact(s: SessionStats, aOnly: Item[], bOnly: Item[]): void {
   assert.deepEqual(s.need.map(idKey).sort(), bOnly.map((it) => idKey(it.id)).sort());
 }
 
-test('in sync, N=100,000: one round trip, a few hundred bytes', () => {
+void test('in sync, N=100,000: one round trip, a few hundred bytes', () => {
   const s = session(common, common);
   report('in sync N=100000', s, 0);
   assert.equal(s.rounds, 1);
@@ -52,7 +52,7 @@ test('in sync, N=100,000: one round trip, a few hundred bytes', () => {
   assert.equal(s.have.length + s.need.length, 0);
 });
 
-test('1,000 + 1,000 recent differences: <= 2 round trips, bytes close to the missing ids', () => {
+void test('1,000 + 1,000 recent differences: <= 2 round trips, bytes close to the missing ids', () => {
   const { a, b, aOnly, bOnly } = recentSplit(1000, 2);
   const s = session(a, b);
   report('recent 1000+1000 on N=100000', s, 2000);
@@ -63,7 +63,7 @@ test('1,000 + 1,000 recent differences: <= 2 round trips, bytes close to the mis
   assert.ok(ratio >= 0.5 && ratio <= 1.25, `bytes / missing-id bytes = ${ratio.toFixed(3)}, expected 0.5..1.25`);
 });
 
-test('50 + 50 recent differences (Negentropy reference: 2 round trips, 3.3 KB)', () => {
+void test('50 + 50 recent differences (Negentropy reference: 2 round trips, 3.3 KB)', () => {
   const { a, b, aOnly, bOnly } = recentSplit(50, 3);
   const s = session(a, b);
   report('recent 50+50 on N=100000', s, 100);
@@ -72,7 +72,7 @@ test('50 + 50 recent differences (Negentropy reference: 2 round trips, 3.3 KB)',
   assert.ok(total(s) <= 1.5 * 100 * 32, `got ${total(s)} bytes`);
 });
 
-test('500 + 500 scattered differences converge; frame limit holds; bigger frames mean fewer rounds', () => {
+void test('500 + 500 scattered differences converge; frame limit holds; bigger frames mean fewer rounds', () => {
   const all = makeItems(N + 1000, { seed: 5, label: 'scattered' });
   const rnd = seededRandom(7);
   const a: Item[] = [];
@@ -105,7 +105,7 @@ test('500 + 500 scattered differences converge; frame limit holds; bigger frames
   assert.ok(rounds[2]! <= 6, `1 MiB frames: expected <= 6 round trips, got ${rounds[2]}`);
 });
 
-test('one side empty: the other side learns it has everything', () => {
+void test('one side empty: the other side learns it has everything', () => {
   const s = session(common.slice(0, 20_000), []);
   report('initiator 20000 vs empty', s, 20_000);
   assert.equal(s.have.length, 20_000);

@@ -12,7 +12,7 @@ function inRange(it: Item, lo: Bound, hi: Bound): boolean {
   return compareItemToBound(it, lo) >= 0 && compareItemToBound(it, hi) < 0;
 }
 
-test('fingerprint: sum wraps mod 2^256 and count is part of the hash', () => {
+void test('fingerprint: sum wraps mod 2^256 and count is part of the hash', () => {
   const ones = Buffer.alloc(32, 0xff);
   const one = Buffer.alloc(32);
   one[0] = 1;
@@ -23,7 +23,7 @@ test('fingerprint: sum wraps mod 2^256 and count is part of the hash', () => {
   assert.equal(s.fingerprint().length, 16);
 });
 
-test('MemoryItemSource matches a brute-force model on random bounds', () => {
+void test('MemoryItemSource matches a brute-force model on random bounds', () => {
   const seed = 4242;
   const rnd = seededRandom(seed);
   const items: Item[] = [];
@@ -56,7 +56,7 @@ test('MemoryItemSource matches a brute-force model on random bounds', () => {
   }
 });
 
-test('MemoryItemSource rejects items that are not (48-bit ms, 16-bit c, 32-byte id)', () => {
+void test('MemoryItemSource rejects items that are not (48-bit ms, 16-bit c, 32-byte id)', () => {
   const src = new MemoryItemSource();
   const bad: Item[] = [
     { ts: { ms: -1, c: 0 }, id: fakeId('a') },
