@@ -58,6 +58,8 @@ export class Ledger {
   private hash: bigint;
   private seen: Hlc;
   private closed = false;
+  /** Counters for status and metrics: events appended on the fast path, merge windows folded. */
+  readonly stats = { linear: 0, merges: 0, mergedEvents: 0, refolded: 0 };
   /** Called after each committed ingest with the ids that were appended (sync publishes them). */
   onAppend: ((events: SignedEvent[]) => void) | null = null;
 
@@ -307,14 +309,20 @@ export class Ledger {
       for (; i < checked.length; i++) {
         const n = checked[i]!;
         const deps = new Set(depsOf(n.ev).map(hex));
+        const bad = [...deps].find((d) => rejected.has(d));
+        if (bad) {
+          rejected.add(n.key);
+          results.set(n.key, { status: 'rejected', id: n.key, code: 'INVALID_PARENT', message: `depends on rejected event ${bad.slice(0, 12)}` });
+          continue;
+        }
         if (![...this.headsCache.keys()].every((h) => deps.has(h))) break;
-        const r = this.appendLinear(n, lookup, results);
-        if (r) appended.push(n.ev);
+        if (this.appendLinear(n, lookup, results)) appended.push(n.ev);
+        else rejected.add(n.key);
       }
     }
     for (let j = i; j < checked.length; j += this.mergeChunk) {
       const chunk = checked.slice(j, j + this.mergeChunk);
-      this.appendMerged(chunk, lookup, known, results, appended, lowerBound);
+      this.appendMerged(chunk, lookup, known, results, appended, lowerBound, rejected);
       lowerBound = Infinity;
     }
     return results;
@@ -389,6 +397,7 @@ export class Ledger {
       results.set(n.key, { status: 'rejected', id: n.key, code: r.code, message: r.message });
       return false;
     }
+    this.stats.linear++;
     const pos = this.store.nextPos();
     const softFail = r.ok ? null : `${r.code}: ${r.message}`;
     const eid = this.insertEvent(n.ev, pos, softFail, lookup);
@@ -400,13 +409,17 @@ export class Ledger {
     return true;
   }
 
-  private appendMerged(chunk: NewEvent[], lookup: (k: string) => Known | undefined, known: Map<string, Known>, results: Map<string, IngestResult>, appended: SignedEvent[], lowerBound: number): void {
+  private appendMerged(chunk: NewEvent[], lookup: (k: string) => Known | undefined, known: Map<string, Known>, results: Map<string, IngestResult>, appended: SignedEvent[], lowerBound: number, rejected: Set<string>): void {
     const posOf = new Map<string, { pos: number }>();
     for (const n of chunk) {
       for (const d of depsOf(n.ev).map(hex)) { const kn = lookup(d); posOf.set(d, { pos: kn ? kn.pos : -1 }); }
       posOf.set(n.key, { pos: -1 });
     }
-    const m = merge({ store: this.store, reg: this.reg, equivocatedFrom: this.equivocatedFrom, heads: this.headsCache, lowerBound }, chunk, posOf);
+    const m = merge({ store: this.store, reg: this.reg, equivocatedFrom: this.equivocatedFrom, heads: this.headsCache, lowerBound, rejected }, chunk, posOf);
+    for (const k of m.rejected.keys()) rejected.add(k);
+    this.stats.merges++;
+    this.stats.mergedEvents += chunk.length;
+    this.stats.refolded += m.order.length;
     for (const [k, r] of m.rejected) if (!results.has(k)) results.set(k, { status: 'rejected', id: k, ...r });
     this.store.s('undoDelFromPos').run(m.start);
     let pos = m.start;

@@ -37,6 +37,8 @@ export interface MergeContext {
   heads: Map<string, { eid: number; pos: number }>;
   /** Fold positions that must be re-folded whatever the new events are (new equivocations). */
   lowerBound: number;
+  /** Events rejected earlier in the same batch: their children are rejected too. */
+  rejected: Set<string>;
 }
 
 class Bits {
@@ -73,6 +75,7 @@ export function merge(ctx: MergeContext, fresh: NewEvent[], known: Map<string, {
     if (stored.length === 0 && ds.length > 0) continue; // placed after its new dependencies
     start = Math.min(start, stored.length ? Math.max(...stored) + 1 : 0);
   }
+  if (!Number.isFinite(start)) start = store.nextPos();
   const N = fresh.length;
   for (;;) {
     const rows = store.s('fromPos').all(start) as EventRow[];
@@ -126,7 +129,7 @@ function foldWindow(ctx: MergeContext, start: number, nodes: WNode[], desc: Map<
   const global = new Overlay(atStart);
   const order = foldOrder(nodes);
   const out: MergeOutcome = { accepted: new Map(), rejected: new Map(), state: new Map(), undo: new Map(), order: [], start };
-  const dropped = new Set<string>();
+  const dropped = new Set<string>(ctx.rejected);
   const opts = { equivocatedFrom: ctx.equivocatedFrom };
   let cursor: { view: Overlay; folded: Set<number>; last: number } | null = null;
   const isAnc = (y: WNode, bit: number): boolean => desc.get(y.key)!.has(bit);
