@@ -1,0 +1,322 @@
+// Door controller: strike pulses on grants and REX, early relock when the door opens, a hard energised cap,
+// forced-open and held-open alarms, lockdown and held-unlocked periods, and safe outputs at start, stop and
+// faults (HARDWARE.md "Doors and machines", "Power-up and crash behaviour").
+//
+// Fail modes. The safe output level is always de-energised: that is what the hardware does when the Pi is
+// off, crashed or rebooting, so the agent's safe state must agree with it.
+// - fail-secure strike: energised = unlocked. Safe = locked. Resting (normal, lockdown) = de-energised.
+// - fail-safe maglock: energised = locked. Safe = released (unlocked). Resting = energised; an unlock
+//   de-energises. The maglock must also be released in hardware by REX / fire system (HARDWARE.md).
+// The safe (fail) state is applied at start before anything else, on stop(), and while the reader or the
+// ledger has a fault; a fail-safe door therefore stands released during a fault, by the installer's choice
+// of fail-safe hardware. REX keeps working in every state, for egress.
+import type { GpioBackend, InputLine, OutputLine } from '../../drivers/gpio/types.ts';
+import { systemClock } from '../../drivers/gpio/clock.ts';
+import type { DoorConfig } from './door-config.ts';
+import { DoorPositionMonitor, iso } from './door-position.ts';
+import { EnergiseGuard } from './energise-guard.ts';
+import { Feedback, Indicator, PATTERNS } from './indicator.ts';
+import { openSafeOutput } from './safe-outputs.ts';
+import type {
+  AccessDecider, CardEvent, CardSource, Clock, Decision, DoorMode, DoorPolicy, EventSink, TimerHandle,
+} from './types.ts';
+
+export type DoorFault = 'reader' | 'ledger';
+
+export interface DoorControllerOptions {
+  config: DoorConfig;
+  gpio: GpioBackend;
+  decider: AccessDecider;
+  sink: EventSink;
+  policy: DoorPolicy;
+  cards: CardSource;
+  clock?: Clock;
+  /** Errors that must not stop the door (GPIO writes, policy or decider exceptions); the agent logs them. */
+  onError?: (err: unknown) => void;
+}
+
+export interface DoorStatus {
+  id: string;
+  started: boolean;
+  mode: DoorMode;
+  unlocked: boolean;
+  energised: boolean;
+  open: boolean;
+  alarms: { forced_open: boolean; held_open: boolean };
+  faults: DoorFault[];
+}
+
+interface Lines {
+  strike: OutputLine;
+  guard: EnergiseGuard;
+  feedback: Feedback;
+  outputs: OutputLine[];
+  inputs: InputLine[];
+}
+
+export class DoorController {
+  readonly #o: DoorControllerOptions;
+  readonly #cfg: DoorConfig;
+  readonly #clock: Clock;
+  readonly #onError: (err: unknown) => void;
+  readonly #position: DoorPositionMonitor;
+  #lines: Lines | undefined;
+  #mode: DoorMode = 'normal';
+  #pulse: { by: 'grant' | 'rex'; timer: TimerHandle } | undefined;
+  #unlocked = false;
+  #lastUnlockEnd = Number.NEGATIVE_INFINITY;
+  #faults = new Set<DoorFault>();
+  /** Set when the energise guard tripped during a held-unlocked period: stay locked until it ends. */
+  #heldBlocked = false;
+  #pollTimer: TimerHandle | undefined;
+  #unsubscribe: (() => void)[] = [];
+
+  constructor(opts: DoorControllerOptions) {
+    this.#o = opts;
+    this.#cfg = opts.config;
+    this.#clock = opts.clock ?? systemClock;
+    this.#onError = opts.onError ?? (() => {});
+    this.#position = new DoorPositionMonitor({
+      doorId: opts.config.id,
+      clock: this.#clock,
+      sink: opts.sink,
+      heldOpenMs: opts.config.held_open_ms,
+      isAuthorised: () => this.#unlocked || this.#clock.now() - this.#lastUnlockEnd <= this.#cfg.open_grace_ms,
+      suppressHeldOpen: () => this.#mode === 'held-unlocked' && this.#faults.size === 0,
+    });
+  }
+
+  /** Opens the lines with every output at its safe level first, then starts listening. */
+  start(): void {
+    if (this.#lines) return;
+    const { gpio, config: cfg } = this.#o;
+    const outputs: OutputLine[] = [];
+    const inputs: InputLine[] = [];
+    try {
+      const strike = openSafeOutput(gpio, cfg.pins.strike, `${cfg.id}.strike`);
+      outputs.push(strike);
+      const led = cfg.pins.led && openSafeOutput(gpio, cfg.pins.led, `${cfg.id}.led`);
+      if (led) outputs.push(led);
+      const buzzer = cfg.pins.buzzer && openSafeOutput(gpio, cfg.pins.buzzer, `${cfg.id}.buzzer`);
+      if (buzzer) outputs.push(buzzer);
+      const sw = cfg.pins.door_switch;
+      const doorSwitch = sw && gpio.openInput(sw.line, {
+        activeLow: sw.active_low, debounceMs: sw.debounce_ms, edge: 'both', label: `${cfg.id}.door_switch`,
+      });
+      if (doorSwitch) inputs.push(doorSwitch);
+      const r = cfg.pins.rex;
+      const rex = r && gpio.openInput(r.line, {
+        activeLow: r.active_low, debounceMs: r.debounce_ms, edge: 'rising', label: `${cfg.id}.rex`,
+      });
+      if (rex) inputs.push(rex);
+      const maxMs = cfg.fail_mode === 'fail-secure' ? cfg.max_energised_ms : Number.POSITIVE_INFINITY;
+      const guard = new EnergiseGuard(strike, this.#clock, maxMs, (ms, err) => this.#onGuardTrip(ms, err));
+      const feedback = new Feedback(new Indicator(led, this.#clock, this.#onError),
+        new Indicator(buzzer, this.#clock, this.#onError));
+      this.#lines = { strike, guard, feedback, outputs, inputs };
+      if (doorSwitch) {
+        this.#position.begin(doorSwitch.read());
+        this.#unsubscribe.push(doorSwitch.watch((c) => this.#onDoorSwitch(c.value)));
+      }
+      if (rex) this.#unsubscribe.push(rex.watch(() => this.#onRex()));
+    } catch (err) {
+      for (const l of inputs) l.close();
+      for (const l of outputs) l.close(); // still at their safe level
+      this.#lines = undefined;
+      throw err;
+    }
+    const onCard = (ev: CardEvent): void => this.#onCard(ev);
+    this.#o.cards.on('card', onCard);
+    this.#unsubscribe.push(() => this.#o.cards.off('card', onCard));
+    this.#mode = this.#readPolicy() ?? 'normal';
+    this.#apply();
+    this.#position.recheck();
+    this.#schedulePoll();
+  }
+
+  /** The SIGTERM path: safe outputs, then release the lines (they keep the safe level). */
+  stop(): void {
+    const lines = this.#lines;
+    if (!lines) return;
+    for (const u of this.#unsubscribe.splice(0)) u();
+    if (this.#pollTimer !== undefined) this.#clock.clearTimeout(this.#pollTimer);
+    this.#pollTimer = undefined;
+    this.#position.stop();
+    this.safeNow();
+    lines.guard.dispose();
+    for (const l of lines.inputs) l.close();
+    for (const l of lines.outputs) l.close();
+    this.#lines = undefined;
+  }
+
+  /** Drives every output to its safe level synchronously, records nothing. For exit handlers. */
+  safeNow(): void {
+    this.#cancelPulse();
+    const lines = this.#lines;
+    if (!lines) return;
+    lines.feedback.off();
+    this.#drive(false, true);
+  }
+
+  onReaderFault(detail?: string): void { this.#setFault('reader', true, detail); }
+  onReaderRecovered(): void { this.#setFault('reader', false); }
+  onLedgerFault(detail?: string): void { this.#setFault('ledger', true, detail); }
+  onLedgerRecovered(): void { this.#setFault('ledger', false); }
+
+  /** Asks the policy now instead of at the next poll (the agent calls it when a schedule changes). */
+  refreshPolicy(): void {
+    if (!this.#lines) return;
+    const mode = this.#readPolicy();
+    if (mode === undefined || mode === this.#mode) return;
+    const previous = this.#mode;
+    this.#mode = mode;
+    this.#o.sink.record('door.mode', { door: this.#cfg.id, mode, previous, at: iso(this.#clock.now()) });
+    if (previous === 'held-unlocked') this.#heldBlocked = false;
+    if (mode === 'lockdown' && this.#pulse?.by === 'grant') this.#cancelPulse();
+    this.#apply();
+    this.#position.recheck();
+  }
+
+  status(): DoorStatus {
+    return {
+      id: this.#cfg.id,
+      started: this.#lines !== undefined,
+      mode: this.#mode,
+      unlocked: this.#unlocked,
+      energised: this.#lines?.strike.get() ?? false,
+      open: this.#position.open,
+      alarms: this.#position.alarms,
+      faults: [...this.#faults],
+    };
+  }
+
+  #onCard(ev: CardEvent): void {
+    const lines = this.#lines;
+    if (!lines) return;
+    this.refreshPolicy();
+    const now = this.#clock.now();
+    let decision: Decision;
+    if (this.#faults.has('ledger')) {
+      decision = { allow: false, reason: 'ledger_fault' }; // local answers cannot be trusted
+    } else {
+      try {
+        decision = this.#o.decider.decide({ credential: ev.uid, resource: this.#cfg.resource, at: new Date(now) });
+      } catch (err) {
+        this.#onError(err);
+        decision = { allow: false, reason: 'decider_error' };
+      }
+    }
+    const lockdown = decision.allow && this.#mode === 'lockdown';
+    const allow = decision.allow && !lockdown;
+    this.#o.sink.record('door.access', {
+      door: this.#cfg.id,
+      resource: this.#cfg.resource,
+      allow,
+      reason: lockdown ? 'lockdown' : decision.reason,
+      ...(decision.rule !== undefined && { rule: decision.rule }),
+      ...(decision.memberId !== undefined && { member_id: decision.memberId }),
+      mode: this.#mode,
+      at: iso(now),
+    });
+    lines.feedback.play(allow ? PATTERNS.granted : PATTERNS.denied);
+    // Already held unlocked: a pulse would add nothing but a relock surprise when the period ends.
+    if (allow && !this.#restingUnlocked()) this.#startPulse('grant', this.#cfg.unlock_ms);
+  }
+
+  #onDoorSwitch(open: boolean): void {
+    this.#position.change(open); // judged against the lock state before the relock below
+    // The door is open: the latch is clear of the strike, so relock now rather than at the pulse's end.
+    if (open && this.#pulse) this.#endPulse();
+  }
+
+  #onRex(): void {
+    if (!this.#lines) return;
+    this.#o.sink.record('door.rex', { door: this.#cfg.id, at: iso(this.#clock.now()) });
+    this.#startPulse('rex', this.#cfg.rex_unlock_ms);
+  }
+
+  #startPulse(by: 'grant' | 'rex', ms: number): void {
+    this.#cancelPulse();
+    this.#pulse = { by, timer: this.#clock.setTimeout(() => this.#endPulse(), ms) };
+    this.#apply();
+  }
+
+  #endPulse(): void {
+    this.#cancelPulse();
+    this.#apply();
+  }
+
+  #cancelPulse(): void {
+    if (this.#pulse) this.#clock.clearTimeout(this.#pulse.timer);
+    this.#pulse = undefined;
+  }
+
+  /** Drives the strike from pulse, faults and mode. The only place that decides the lock state. */
+  #apply(): void {
+    if (!this.#lines) return;
+    this.#drive(this.#pulse !== undefined || this.#restingUnlocked(), false);
+  }
+
+  /** The lock state without a pulse: the fail state during faults, else what the mode asks. */
+  #restingUnlocked(): boolean {
+    return this.#faults.size > 0
+      ? this.#cfg.fail_mode === 'fail-safe' // the fail state: de-energised
+      : this.#mode === 'held-unlocked' && !this.#heldBlocked;
+  }
+
+  #drive(unlocked: boolean, safe: boolean): void {
+    const lines = this.#lines;
+    if (!lines) return;
+    if (this.#unlocked && !unlocked) this.#lastUnlockEnd = this.#clock.now();
+    const energise = safe ? false : this.#cfg.fail_mode === 'fail-secure' ? unlocked : !unlocked;
+    this.#unlocked = this.#cfg.fail_mode === 'fail-secure' ? energise : !energise;
+    try {
+      lines.guard.set(energise);
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
+  #onGuardTrip(energisedMs: number, writeError: unknown): void {
+    if (writeError !== undefined) this.#onError(writeError);
+    this.#o.sink.record('door.fault', {
+      door: this.#cfg.id, fault: 'max_energised', energised_ms: energisedMs,
+      max_energised_ms: this.#cfg.max_energised_ms, at: iso(this.#clock.now()),
+    });
+    if (this.#mode === 'held-unlocked') this.#heldBlocked = true;
+    this.#cancelPulse();
+    this.#apply();
+  }
+
+  #setFault(fault: DoorFault, on: boolean, detail?: string): void {
+    if (on === this.#faults.has(fault)) return;
+    const at = iso(this.#clock.now());
+    if (on) {
+      this.#faults.add(fault);
+      this.#o.sink.record('door.fault', { door: this.#cfg.id, fault, ...(detail && { detail }), at });
+      this.safeNow();
+    } else {
+      this.#faults.delete(fault);
+      this.#o.sink.record('door.fault_cleared', { door: this.#cfg.id, fault, at });
+    }
+    this.#apply();
+    this.#position.recheck();
+  }
+
+  #readPolicy(): DoorMode | undefined {
+    try {
+      return this.#o.policy.mode(this.#cfg.id, new Date(this.#clock.now()));
+    } catch (err) {
+      this.#onError(err); // keep the last known mode
+      return undefined;
+    }
+  }
+
+  #schedulePoll(): void {
+    this.#pollTimer = this.#clock.setTimeout(() => {
+      this.#pollTimer = undefined;
+      this.refreshPolicy();
+      if (this.#lines) this.#schedulePoll();
+    }, this.#cfg.policy_poll_ms);
+  }
+}
