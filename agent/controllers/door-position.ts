@@ -19,6 +19,7 @@ export class DoorPositionMonitor {
   #openedAt = 0;
   /** Start of the held-open count: the opening, or the end of an open-house period. */
   #countFrom = 0;
+  #wasSuppressed = false;
   #forced = false;
   #held = false;
   #timer: TimerHandle | undefined;
@@ -70,7 +71,9 @@ export class DoorPositionMonitor {
   /** Re-evaluates the held-open timer (call after a mode change). */
   recheck(): void {
     const suppressed = this.#o.suppressHeldOpen();
-    if (suppressed) this.#countFrom = this.#o.clock.now();
+    // Leaving an open-house period with the door open: give it the full held-open time from now.
+    if (this.#wasSuppressed && !suppressed) this.#countFrom = Math.max(this.#countFrom, this.#o.clock.now());
+    this.#wasSuppressed = suppressed;
     if (!this.#open || this.#held || suppressed) {
       this.#clear();
       return;
