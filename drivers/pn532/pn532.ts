@@ -243,7 +243,11 @@ export class Pn532 {
       const frame = this.inbox.shift();
       if (frame) return frame;
       const remaining = deadline - this.clock.now();
-      if (remaining <= 0) return undefined;
+      if (remaining <= 0) {
+        // A stalled event loop can fire the timer before already-received bytes are read: look once more.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        return this.inbox.shift();
+      }
       await new Promise<void>((resolve) => {
         const handle = this.clock.setTimeout(() => done(), remaining);
         const done = (): void => {
