@@ -71,7 +71,7 @@ export class Ledger {
     this.maxSkewMs = opts.maxSkewMs ?? 5 * 60_000;
     this.now = opts.now ?? Date.now;
     this.maxPending = opts.maxPending ?? 100_000;
-    this.mergeChunk = opts.mergeChunk ?? 512;
+    this.mergeChunk = opts.mergeChunk ?? 1024;
     const org = this.store.meta('org');
     this.org = org ? Buffer.from(org, 'hex') : (opts.orgId ?? null);
     if (org && opts.orgId && !opts.orgId.equals(this.org!)) {

@@ -1,0 +1,1 @@
+export interface Metric { suite: string; metric: string; value: number; unit: string }

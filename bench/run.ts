@@ -1,0 +1,23 @@
+// `npm run bench -- SUITE [SUITE...] [--json]`: one JSON object a line with --json, else a table.
+import type { Metric } from './metric.ts';
+import { ingestBench, mergeBench } from './ledger.ts';
+
+const suites: Record<string, () => Promise<Metric[]>> = {
+  ingest: () => ingestBench(),
+  merge: () => mergeBench(),
+};
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const names = args.filter((a) => !a.startsWith('--'));
+const chosen = names.length ? names : Object.keys(suites);
+for (const n of chosen) {
+  if (!suites[n]) { console.error(`unknown suite '${n}' (have: ${Object.keys(suites).join(', ')})`); process.exit(2); }
+}
+for (const n of chosen) {
+  const metrics = await suites[n]!();
+  for (const m of metrics) {
+    if (json) process.stdout.write(`${JSON.stringify(m)}\n`);
+    else process.stdout.write(`${m.suite.padEnd(10)} ${m.metric.padEnd(24)} ${String(m.value).padStart(12)} ${m.unit}\n`);
+  }
+}
