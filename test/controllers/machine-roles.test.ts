@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { assertNoUids, CARD, machineRig } from './rig.ts';
+
+void describe('machine: trainer certifies at the machine', () => {
+  void it('records a certification when a member badges within the window after a trainer', () => {
+    const r = machineRig({ mode: 'session', certify_window_ms: 60_000 });
+    r.tap(CARD.trainer);
+    assert.equal(r.relay(), 1, "the trainer's own session runs as usual");
+    r.clock.advance(59_000);
+    r.tap(CARD.bob);
+    assert.deepEqual(r.sink.of('machine.certification'), [{
+      machine: 'lathe', resource: 'machine:lathe', trainer_id: 'm-tina', member_id: 'm-bob',
+      at: new Date(r.clock.now() - 300).toISOString(),
+    }]);
+    assert.equal(r.machine.status().trainer_window, false, 'one certification per window');
+    assertNoUids(r.sink.events);
+  });
+
+  void it('does not certify after the window has closed', () => {
+    const r = machineRig({ mode: 'card-present', certify_window_ms: 60_000 });
+    r.tap(CARD.trainer);
+    r.clock.advance(60_000);
+    r.tap(CARD.bob);
+    assert.equal(r.sink.of('machine.certification').length, 0);
+    assert.equal(r.sink.of('machine.access').at(-1)?.['reason'], 'not_certified');
+    assert.equal(r.relay(), 0);
+  });
+
+  void it('an unknown card does not use up the window', () => {
+    const r = machineRig({ mode: 'card-present' });
+    r.tap(CARD.trainer);
+    r.tap(CARD.stranger);
+    r.tap(CARD.bob);
+    assert.equal(r.sink.of('machine.certification')[0]?.['member_id'], 'm-bob');
+  });
+
+  void it('a member without the trainer role opens no window', () => {
+    const r = machineRig({ mode: 'card-present' });
+    r.tap(CARD.alice);
+    r.tap(CARD.bob);
+    assert.equal(r.sink.of('machine.certification').length, 0);
+  });
+});
+
+void describe('machine: maintainer out-of-service toggle', () => {
+  void it('button held + maintainer badge toggles out of service; members are refused meanwhile', () => {
+    const r = machineRig({ mode: 'session' });
+    r.tap(CARD.alice);
+    r.press(true);
+    r.tap(CARD.maint);
+    r.press(false);
+    assert.equal(r.relay(), 0, 'going out of service ends the running session');
+    assert.equal(r.sink.of('machine.session')[0]?.['end_reason'], 'out_of_service');
+    assert.deepEqual(r.sink.of('machine.out_of_service'), [{ machine: 'lathe', member_id: 'm-max',
+      at: new Date(r.clock.now() - 330).toISOString() }]);
+    r.tap(CARD.alice);
+    assert.equal(r.relay(), 0);
+    assert.equal(r.sink.of('machine.access').at(-1)?.['reason'], 'out_of_service');
+    r.tap(CARD.maint);
+    assert.equal(r.relay(), 1, 'a maintainer may run it to test a repair');
+    r.machine.stop();
+    r.machine.start();
+    r.press(true);
+    r.tap(CARD.maint);
+    assert.equal(r.sink.of('machine.in_service').length, 1);
+    assert.equal(r.machine.status().out_of_service, false);
+  });
+
+  void it('the button alone, or a non-maintainer with the button, toggles nothing', () => {
+    const r = machineRig({ mode: 'session' });
+    r.press(true);
+    r.tap(CARD.alice);
+    assert.equal(r.machine.status().out_of_service, false);
+    assert.equal(r.relay(), 1);
+  });
+});
+
+void describe('machine config', () => {
+  void it('names the key and the range', () => {
+    assert.throws(() => machineRig({ session_ms: 60_000, warning_ms: 40_000 }), {
+      key: 'machine.lathe.warning_ms', message: "machine 'lathe': warning_ms must be 0..30000, got 40000",
+    });
+    assert.throws(() => machineRig({ mode: 'forever' }), { code: 'CONFIG_INVALID', key: 'machine.lathe.mode' });
+  });
+});
