@@ -101,7 +101,7 @@ void test('500 + 500 scattered differences converge; frame limit holds; bigger f
     rounds.push(s.rounds);
   }
   assert.ok(rounds[0]! > rounds[1]! && rounds[1]! > rounds[2]!, `rounds should fall as frames grow: ${rounds.join(', ')}`);
-  assert.ok(rounds[1]! <= 20, `64 KiB frames: expected <= 20 round trips, got ${rounds[1]}`);
+  assert.ok(rounds[1]! <= 12, `64 KiB frames: expected <= 12 round trips, got ${rounds[1]}`);
   assert.ok(rounds[2]! <= 6, `1 MiB frames: expected <= 6 round trips, got ${rounds[2]}`);
 });
 
@@ -113,4 +113,6 @@ void test('one side empty: the other side learns it has everything', () => {
   const t = session([], common.slice(0, 20_000));
   report('empty vs responder 20000', t, 20_000);
   assert.equal(t.need.length, 20_000);
+  // 640 KB of ids in 64 KiB frames needs >= 10 round trips; echoing keeps it near that.
+  assert.ok(t.rounds <= 20, `expected <= 20 round trips, got ${t.rounds}`);
 });

@@ -67,7 +67,7 @@ function expectTyped(fn: () => void, ctx: string): 'ok' | 'rejected' {
   }
 }
 
-void test('mutated and random frames: processed or rejected with a typed error', { timeout: 60_000 }, () => {
+void test('mutated and random frames: processed or rejected with a typed error', { timeout: 180_000 }, () => {
   const seed = Number(process.env['GDO_SEED'] ?? 77);
   const rnd = seededRandom(seed);
   const all = makeItems(3000, { seed, maxGapMs: 2 });

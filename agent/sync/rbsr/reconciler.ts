@@ -93,14 +93,28 @@ export class Reconciler {
     const ranges = decodeFrame(frame);
     const result: ReconcileResult = { have: [], need: [], done: false };
     const w = new FrameWriter();
+    // Full answers (id lists, splits) may fill the frame up to chunkBudget. After that the
+    // rest of the frame is only echoed: ranges that match or that the initiator can settle
+    // still cost nothing, and every other range goes back as one fingerprint of ours, so
+    // the peer keeps the fine ranges it already has and answers them next round.
+    const chunkBudget = this.limit - RESERVE - Math.floor(this.limit / 8);
+    let echoing = false;
     let lower: Bound = MIN_BOUND;
     for (const range of ranges) {
       const mark = w.mark();
-      this.answer(range, lower, w, result);
-      if (mark.content > 0 && w.length > this.limit - RESERVE) {
-        // Too big: drop this chunk and hand the rest back as one fingerprint; the peer
-        // splits it next round. Progress is certain because the frame already holds at
-        // least one answered range.
+      if (!echoing) {
+        this.answer(range, lower, w, result, false);
+        // Progress is certain: the first answered range is always kept.
+        if (mark.content === 0 || w.length <= chunkBudget) {
+          lower = range.upper;
+          continue;
+        }
+        w.rollback(mark);
+        echoing = true;
+      }
+      this.answer(range, lower, w, result, true);
+      if (w.length > this.limit - RESERVE) {
+        // Not even the echoes fit: hand back everything from here as one fingerprint.
         w.rollback(mark);
         w.add({ upper: MAX_BOUND, mode: 'fingerprint', fingerprint: this.source.fingerprint(lower, MAX_BOUND) });
         break;
@@ -120,15 +134,21 @@ export class Reconciler {
     return result;
   }
 
-  private answer(range: Range, lower: Bound, w: FrameWriter, result: ReconcileResult): void {
+  /** Writes our answer to one range; with `echo`, a fingerprint of ours instead of ids or a split. */
+  private answer(range: Range, lower: Bound, w: FrameWriter, result: ReconcileResult, echo: boolean): void {
     const upper = range.upper;
     switch (range.mode) {
       case 'skip':
         w.skip(upper);
         return;
       case 'fingerprint': {
-        if (this.source.fingerprint(lower, upper).equals(range.fingerprint)) {
+        const mine = this.source.fingerprint(lower, upper);
+        if (mine.equals(range.fingerprint)) {
           w.skip(upper);
+          return;
+        }
+        if (echo) {
+          w.add({ upper, mode: 'fingerprint', fingerprint: mine });
           return;
         }
         const count = this.source.count(lower, upper);
@@ -143,12 +163,17 @@ export class Reconciler {
           return;
         }
         const count = this.source.count(lower, upper);
+        if (echo && count > this.idListReplyMax) {
+          w.add({ upper, mode: 'fingerprint', fingerprint: this.source.fingerprint(lower, upper) });
+          return;
+        }
         if (count > this.idListReplyMax) {
           this.writeSplit(w, lower, upper, uniformCuts(count, this.buckets));
           return;
         }
         const mine = this.source.ids(lower, upper);
         if (sameIds(mine, range.ids)) w.skip(upper);
+        else if (echo) w.add({ upper, mode: 'fingerprint', fingerprint: this.source.fingerprint(lower, upper) });
         else w.add({ upper, mode: 'idlist', ids: mine });
         return;
       }
