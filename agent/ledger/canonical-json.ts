@@ -24,9 +24,10 @@ export function canonicalJson(value: unknown, depth = 0): string {
       const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
       return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k], depth + 1)}`).join(',')}}`;
     }
-    default:
+    case 'bigint': case 'function': case 'symbol': case 'undefined':
       return reject('INVALID_BODY', `body cannot hold a ${typeof value}`);
   }
+  return reject('INVALID_BODY', 'body holds an unsupported value');
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
