@@ -81,3 +81,13 @@ void test('replies to a frame of many id lists stay within the frame limit', () 
   }
   assert.equal(need, 10_000);
 });
+
+void test('a malformed reply leaves the initiator waiting for a good one', () => {
+  const items = makeItems(300, { seed: 8 });
+  const a = new Reconciler(new MemoryItemSource(items));
+  const b = new Reconciler(new MemoryItemSource(items.slice(5)));
+  const first = a.initiate();
+  assert.throws(() => a.reconcile(Buffer.from([1, 0x80])), isCode('RBSR_BAD_FRAME'));
+  const step = a.reconcile(b.reconcile(first).reply!);
+  assert.ok(step.reply || step.have.length > 0);
+});

@@ -85,12 +85,13 @@ export class Reconciler {
 
   /** Processes a peer frame. The first call on an idle reconciler makes it the responder. */
   reconcile(frame: Buffer): ReconcileResult {
-    if (this.role === 'idle') this.role = 'responder';
-    if (this.role === 'initiator') {
-      if (!this.awaitingReply) throw new RbsrError('RBSR_STATE', 'initiator received a frame while not awaiting a reply');
-      this.awaitingReply = false;
+    if (this.role === 'initiator' && !this.awaitingReply) {
+      throw new RbsrError('RBSR_STATE', 'initiator received a frame while not awaiting a reply');
     }
+    // Decode before changing state: a bad frame leaves the session as it was.
     const ranges = decodeFrame(frame);
+    if (this.role === 'idle') this.role = 'responder';
+    this.awaitingReply = false;
     const result: ReconcileResult = { have: [], need: [], done: false };
     const w = new FrameWriter();
     // Full answers (id lists, splits) may fill the frame up to chunkBudget. After that the
