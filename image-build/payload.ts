@@ -61,6 +61,10 @@ export async function buildPayload(input: PayloadInput): Promise<Entry[]> {
   add(`${GDO_ROOT}/gdo.js`, input.bundle);
   add(`${GDO_ROOT}/bin/node`, join(input.runtimeDir, 'bin', 'node'), 0o755);
   add(`${GDO_ROOT}/share/doc/node/LICENSE`, join(input.runtimeDir, 'LICENSE'));
+  // dist/gdo.js is an ESM bundle (scripts/build.mjs, format 'esm'); without "type": "module" next to it
+  // Node 20 would parse it as CommonJS.
+  add(`${GDO_ROOT}/package.json`, await stage(input.stageDir, 'package.json',
+    `${JSON.stringify({ name: 'gdo-runtime', private: true, type: 'module' }, null, 2)}\n`));
   add(`${GDO_ROOT}/bin/gdo`, await stage(input.stageDir, 'gdo', [
     '#!/bin/sh',
     '# gdo command line: the pinned arm64 Node runtime running the bundled agent (see /opt/gdo/build.json).',

@@ -23,7 +23,10 @@ export async function xzSize(path: string, shownName = path): Promise<number> {
     if (!Number.isFinite(size)) throw new ImageError('IMAGE_CORRUPT', `base image ${shownName}: xz --list gave no size`);
     return size;
   } catch (err) {
-    throw classify(err, shownName);
+    // --list reads the index at the end, so any damage there reads as "corrupt"; a full test decode tells
+    // an incomplete download ("Unexpected end of input") from a damaged file.
+    const test = await run('xz', ['-t', '--', path]).then(() => err, (testErr: unknown) => testErr);
+    throw classify(test, shownName);
   }
 }
 

@@ -29,6 +29,8 @@ export interface FixtureOptions {
   bootPartType?: string; // sfdisk type, 'c' = FAT32 LBA
   gpt?: boolean;
   extraPartition?: boolean;
+  fillBoot?: boolean; // leave bootfs with no free cluster
+  withGdo?: boolean; // a root that already has /opt/gdo
 }
 
 /** Writes `dir/base.img`: p1 FAT32 at 8 MiB, p2 ext4 right after, the minimal tree of a Pi OS root. */
@@ -38,7 +40,7 @@ export function makeBaseImage(dir: string, o: FixtureOptions = {}): string {
   const img = join(dir, 'base.img');
   const startMiB = 8;
   const rootStart = startMiB + bootMiB;
-  const totalMiB = rootStart + rootMiB + (o.extraPartition ? 4 : 0);
+  const totalMiB = rootStart + rootMiB + (o.extraPartition ? 4 : 0) + (o.gpt ? 1 : 0); // GPT keeps a backup table at the end
   writeFileSync(img, '');
   sh('truncate', ['-s', `${totalMiB}M`, img]);
   const sectors = (mib: number): number => mib * 2048;
@@ -52,11 +54,19 @@ export function makeBaseImage(dir: string, o: FixtureOptions = {}): string {
   sh('mkfs.vfat', ['-C', '-F', '32', '-s', '1', '-S', '512', '-n', o.bootLabel ?? 'bootfs', '-i', '1234abcd', '--invariant', boot, String(bootMiB * 1024)]);
   writeFileSync(join(dir, 'cmdline.txt'), 'console=serial0,115200 console=tty1 root=PARTUUID=6c0ffee5-02 rootfstype=ext4 fsck.repair=yes rootwait resize\n');
   sh('mcopy', ['-i', boot, join(dir, 'cmdline.txt'), '::/cmdline.txt']);
+  if (o.fillBoot) {
+    const free = Number((/([\d ]+) bytes free/.exec(sh('mdir', ['-i', boot, '::/']))?.[1] ?? '0').replace(/ /g, ''));
+    const filler = join(dir, 'filler.bin');
+    sh('truncate', ['-s', String(free), filler]);
+    sh('mcopy', ['-i', boot, filler, '::/filler.bin']);
+    rmSync(filler);
+  }
 
   const tree = join(dir, 'tree');
   for (const d of ['etc/systemd/system/multi-user.target.wants', 'usr/lib/systemd/system', 'usr/bin', 'var/lib', 'boot/firmware', 'opt']) {
     mkdirSync(join(tree, d), { recursive: true });
   }
+  if (o.withGdo) mkdirSync(join(tree, 'opt/gdo'));
   writeFileSync(join(tree, 'etc/hostname'), 'raspberrypi\n');
   writeFileSync(join(tree, 'etc/fstab'), 'PARTUUID=6c0ffee5-01 /boot/firmware vfat defaults 0 2\nPARTUUID=6c0ffee5-02 / ext4 defaults,noatime 0 1\n');
   writeFileSync(join(tree, 'usr/lib/systemd/system/ssh.service'), '[Unit]\nDescription=stand-in\n');
