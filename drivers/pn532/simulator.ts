@@ -19,7 +19,7 @@ export type SimFault =
   | { kind: 'no-response' } // ACK, then nothing
   | { kind: 'stale' } // the previous reply before the ACK, another command's reply after it
   | { kind: 'nack' } // NACK instead of ACK; the command is dropped
-  | { kind: 'bad-checksum' } // reply with a broken DCS; a host NACK gets the good copy
+  | { kind: 'bad-checksum'; resend?: 'good' | 'bad' } // reply with a broken DCS; a host NACK gets the good (default) or another bad copy
   | { kind: 'app-error' }; // application error frame instead of the reply
 
 export interface Pn532SimulatorOptions {
@@ -65,6 +65,7 @@ export class Pn532Simulator {
   private card: SimCard | undefined;
   private selected = false;
   private lastReply: Buffer | undefined;
+  private resendBad = false;
 
   constructor(options: Pn532SimulatorOptions = {}) {
     this.firmware = options.firmware ?? { ic: 0x32, ver: 0x01, rev: 0x06, support: 0x07 };
@@ -164,7 +165,8 @@ export class Pn532Simulator {
       this.cancelOutput(); // a host ACK aborts the running command (§6.2.1.3)
     } else if (frame.kind === 'nack') {
       this.stats.nacksFromHost++;
-      if (this.lastReply && this.timers.size === 0) this.schedule([[this.opts.ackDelayMs, this.lastReply]]);
+      const again = this.lastReply && this.resendBad ? corruptDcs(this.lastReply) : this.lastReply;
+      if (again && this.timers.size === 0) this.schedule([[this.opts.ackDelayMs, again]]);
     } else if (frame.kind === 'data' && frame.tfi === TFI_HOST_TO_PN532 && frame.body.length > 0) {
       this.onCommand(frame.body[0]!, frame.body.subarray(1));
     }
@@ -177,6 +179,7 @@ export class Pn532Simulator {
     this.justWoke = false;
     if (lostSam) return;
     const fault = this.faults.shift();
+    this.resendBad = fault?.kind === 'bad-checksum' && fault.resend === 'bad';
     if (fault?.kind === 'no-reply') return;
     if (fault?.kind === 'nack') return this.schedule([[this.opts.ackDelayMs, NACK_FRAME]]);
     const answer = fault?.kind === 'app-error' ? 'app-error' : this.answer(code, params);

@@ -85,5 +85,9 @@ async function spawnSocat(hostLink: string, simLink: string): Promise<{ proc: Ch
   });
   proc.removeAllListeners('exit');
   proc.stderr!.resume();
+  // If the test process dies before dispose(), do not leave socat behind.
+  const reap = (): void => void proc.kill('SIGTERM');
+  process.once('exit', reap);
+  proc.once('exit', () => process.off('exit', reap));
   return { proc, ptys: [ptys[0]!, ptys[1]!] };
 }
