@@ -35,13 +35,14 @@ export async function readAt(path: string, position: number, length: number): Pr
 
 /**
  * Writes `size` bytes to `outPath` (created exclusively, never an existing file) from `segments`, sorted by
- * offset and not overlapping; bytes no segment covers are zero. Returns the SHA-256 of the whole file.
+ * offset and not overlapping; bytes no segment covers are zero. Returns the SHA-256 of the whole file
+ * (empty when `hashIt` is false: extracting a partition needs no digest).
  * The file is fsynced before this returns.
  */
 export async function assemble(
-  outPath: string, size: number, segments: readonly Segment[], onBytes?: (done: number, total: number) => void,
+  outPath: string, size: number, segments: readonly Segment[], onBytes?: (done: number, total: number) => void, hashIt = true,
 ): Promise<string> {
-  const hash = createHash('sha256');
+  const hash = hashIt ? createHash('sha256') : undefined;
   const buf = Buffer.alloc(CHUNK);
   let out: FileHandle | undefined;
   try {
@@ -51,7 +52,7 @@ export async function assemble(
     const zeroTo = (end: number): void => {
       while (pos < end) {
         const n = Math.min(CHUNK, end - pos);
-        hash.update(ZERO.subarray(0, n));
+        hash?.update(ZERO.subarray(0, n));
         pos += n;
         onBytes?.(pos, size);
       }
@@ -61,7 +62,7 @@ export async function assemble(
       zeroTo(seg.offset);
       if ('bytes' in seg) {
         const data = seg.bytes.subarray(0, seg.length);
-        hash.update(data);
+        hash?.update(data);
         await out.write(data, 0, data.length, pos);
         pos += data.length;
         continue;
@@ -72,7 +73,7 @@ export async function assemble(
           const n = Math.min(CHUNK, seg.length - done);
           await readFully(src, buf, n, seg.fileOffset + done, seg.file);
           const chunk = buf.subarray(0, n);
-          hash.update(chunk);
+          hash?.update(chunk);
           if (!chunk.equals(ZERO.subarray(0, n))) await out.write(chunk, 0, n, pos);
           done += n;
           pos += n;
@@ -84,7 +85,7 @@ export async function assemble(
     }
     zeroTo(size);
     await out.sync();
-    return hash.digest('hex');
+    return hash?.digest('hex') ?? '';
   } catch (err) {
     throw mapWriteError(err, outPath);
   } finally {
@@ -94,7 +95,7 @@ export async function assemble(
 
 /** Copies `length` bytes at `offset` of `src` into a new sparse file `dest` (a partition to edit). */
 export async function extract(src: string, offset: number, length: number, dest: string): Promise<void> {
-  await assemble(dest, length, [{ offset: 0, length, file: src, fileOffset: offset }]);
+  await assemble(dest, length, [{ offset: 0, length, file: src, fileOffset: offset }], undefined, false);
 }
 
 /** SHA-256 of a whole file, streamed. */

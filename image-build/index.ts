@@ -7,3 +7,4 @@ export { ensureCrossBuiltAddons, NATIVE_ADDONS, CROSS_TOOLS } from './addons.ts'
 export { defaultCacheDir } from './cache.ts';
 export { inspectBase, type BaseLayout } from './layout.ts';
 export { DEFAULT_AGENT_CONFIG, BOOTSTRAP_ON_BOOTFS } from './payload.ts';
+export { benchImage, type BenchResult } from './bench.ts';
