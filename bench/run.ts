@@ -1,16 +1,18 @@
 // `npm run bench -- SUITE [SUITE...] [--json]`: one JSON object a line with --json, else a table.
 import type { Metric } from './metric.ts';
 import { ingestBench, mergeBench } from './ledger.ts';
+import { benchImage } from '../image-build/bench.ts';
 
 const suites: Record<string, () => Promise<Metric[]>> = {
   ingest: () => ingestBench(),
   merge: () => mergeBench(),
+  image: () => benchImage(),
 };
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const names = args.filter((a) => !a.startsWith('--'));
-const chosen = names.length ? names : Object.keys(suites);
+const chosen = names.length ? names : ['ingest', 'merge'];
 for (const n of chosen) {
   if (!suites[n]) { console.error(`unknown suite '${n}' (have: ${Object.keys(suites).join(', ')})`); process.exit(2); }
 }
