@@ -16,22 +16,12 @@ import { Command, decodeTargetsA, encodeTargetsA, type TargetA } from '../../dri
 import { Pn532Error } from '../../drivers/pn532/errors.ts';
 import { ACK_FRAME, APP_ERROR_FRAME, encodeResponse, NACK_FRAME, TFI_PN532_TO_HOST } from '../../drivers/pn532/frame.ts';
 import { FrameParser, type ParsedFrame } from '../../drivers/pn532/frame-parser.ts';
+import { prng } from '../helpers/prng.ts';
 
 const SCALE = Math.max(0.001, Number(process.env.GDO_FUZZ_SCALE ?? '1') || 1);
 const STREAMS = Math.round(1_000_000 * SCALE);
 const SEED = process.env.GDO_FUZZ_SEED ? Number(process.env.GDO_FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rng = () => number;
 const int = (rng: Rng, n: number): number => Math.floor(rng() * n);

@@ -65,14 +65,4 @@ export function foundOrg(l: Ledger, admin = signerFor('admin'), node = signerFor
   if (n.result.status !== 'accepted') throw new Error(`node.add: ${JSON.stringify(n.result)}`);
 }
 
-/** Deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../helpers/prng.ts';
