@@ -1,10 +1,10 @@
 // Benchmarks of issue 2: `ingest` (bundle into an empty store vs native verification of the
 // same events) and `merge` (a concurrent branch vs the same events appended at the head).
-import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importBundle, writeBundle } from '../agent/ledger/bundle.ts';
+import { writeBundle } from '../agent/ledger/bundle.ts';
 import { verifyNative } from '../agent/ledger/crypto.ts';
 import { decodeEvent, signingBytes, unsignedPart } from '../agent/ledger/event.ts';
 import { Ledger } from '../agent/ledger/ledger.ts';
@@ -90,6 +90,3 @@ export function dbBytes(path: string): number {
   for (const ext of ['-wal', '-shm']) { try { n += statSync(path + ext).size; } catch { /* absent */ } }
   return n;
 }
-
-export function readBundleFile(p: string): Buffer { return readFileSync(p); }
-export { importBundle };

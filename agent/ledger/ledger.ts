@@ -6,7 +6,7 @@
 import { DappRegistry, type Dapp } from './dapp.ts';
 import { openDb, type OpenDbOptions } from './db.ts';
 import { LedgerError, type RejectionCode } from './errors.ts';
-import { decodeEvent, depsOf, encodeUnsigned, eventId, hex, signingBytes, unsignedPart, ZERO_ID, FORMAT_VERSION, type SignedEvent } from './event.ts';
+import { decodeEvent, depsOf, encodeUnsigned, hex, signingBytes, unsignedPart, ZERO_ID, FORMAT_VERSION, type SignedEvent } from './event.ts';
 import { verifyNative, verifyNativeAsync, type Signer } from './crypto.ts';
 import { compareHlc, maxHlc, nextHlc, type Hlc } from './hlc.ts';
 import { merge, type NewEvent } from './merge.ts';
@@ -287,9 +287,8 @@ export class Ledger {
         const prevFrom = this.equivocatedFrom.get(author);
         if (prevFrom === undefined || n.ev.seq < prevFrom) {
           this.equivocatedFrom.set(author, n.ev.seq);
-          for (const r of this.store.db.prepare('SELECT min(pos) AS p FROM events WHERE aid = ? AND seq >= ?').all(a, n.ev.seq) as Array<{ p: number | null }>) {
-            if (r.p !== null) lowerBound = Math.min(lowerBound, r.p);
-          }
+          const first = (this.store.s('firstPosFromSeq').get(a, n.ev.seq) as { p: number | null }).p;
+          if (first !== null) lowerBound = Math.min(lowerBound, first);
         }
         results.set(n.key, { status: 'rejected', id: n.key, code: 'EQUIVOCATION', kept: true,
           message: `author ${author.slice(0, 12)} signed two events at seq ${n.ev.seq} (${other.slice(0, 12)} and ${n.key.slice(0, 12)}); both kept as proof, neither applied` });
@@ -466,7 +465,7 @@ export class Ledger {
     });
     const sig = signer.sign(signingBytes(unsigned));
     const raw = Buffer.concat([unsigned, sig]);
-    return { ...decodeEvent(raw), id: eventId(unsigned) };
+    return decodeEvent(raw);
   }
 
   close(): void {
