@@ -10,6 +10,7 @@ import { Ledger } from '../ledger/ledger.ts';
 import { int, onlyFlags, str, UsageError, type Args } from './args.ts';
 import { passphrase, writeKeyFile } from './keyfile.ts';
 import type { Output } from './output.ts';
+import type { Command } from './registry.ts';
 
 export function dataDir(a: Args): string {
   return str(a, 'data', process.env.GDO_DATA ?? '/var/lib/gdo');
@@ -123,3 +124,26 @@ export async function cmdLedger(sub: string | undefined, a: Args, out: Output): 
       throw new UsageError(`unknown command 'gdo ledger ${sub ?? ''}' (show, state, verify, export, import)`);
   }
 }
+
+export const ledgerCommands: Command[] = [
+  {
+    name: 'init',
+    summary: "create an organisation: genesis and the founding admin's key",
+    help: `usage: gdo init --name NAME [--admin-name NAME] [--data DIR] [--key FILE] [--passphrase-file F] [--json]
+Creates the ledger in DIR with a genesis naming you as the founding admin, and your key file
+(passphrase-protected; GDO_PASSPHRASE or --passphrase-file for scripts).`,
+    run: (_sub, a, out) => cmdInit(a, out),
+  },
+  {
+    name: 'ledger',
+    summary: 'inspect, check and move the ledger (bundles for USB sticks)',
+    subcommands: ['show', 'state', 'verify', 'export', 'import'],
+    help: `usage: gdo ledger <show|state|verify|export|import> [--data DIR] [--json]
+  show [--limit N]     the last N events in fold order
+  state                heads, event count, state hash, pending, soft-failed, equivocations
+  verify               re-check every signature and re-fold the state from scratch
+  export --out FILE    write every event to a bundle file
+  import FILE          import a bundle: all of it or nothing`,
+    run: (sub, a, out) => cmdLedger(sub, a, out),
+  },
+];

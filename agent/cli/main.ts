@@ -3,49 +3,46 @@
 import { LedgerError } from '../ledger/errors.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { KeyFileError } from './keyfile.ts';
-import { cmdInit, cmdLedger } from './ledger-cmds.ts';
+import { ledgerCommands } from './ledger-cmds.ts';
+import type { Command } from './registry.ts';
 import { makeOutput } from './output.ts';
 
 declare const GDO_VERSION: string | undefined;
 export const VERSION = typeof GDO_VERSION === 'string' ? GDO_VERSION : '0.0.0-dev';
 
-const HELP: Record<string, string> = {
-  '': `gdo ${VERSION}: access control for maker spaces on a signed, mergeable ledger
+const COMMANDS: Command[] = [...ledgerCommands];
 
-usage: gdo <command> [options]
+function overview(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(w)}${c.summary}`);
+  return `gdo ${VERSION}: access control for maker spaces on a signed, mergeable ledger
+
+usage: gdo <command> [subcommand] [options]
 
 commands:
-  init                      create an organisation: genesis and the founding admin's key
-  ledger show|state|verify|export|import
-                            inspect, check and move the ledger (bundles for USB sticks)
-  bench                     run benchmarks (npm run bench)
+${lines.join('\n')}
 
-common options: --data DIR (default $GDO_DATA or /var/lib/gdo), --json, --help, --version`,
-  init: `usage: gdo init --name NAME [--admin-name NAME] [--data DIR] [--key FILE] [--passphrase-file F] [--json]
-Creates the ledger in DIR with a genesis naming you as the founding admin, and your key file
-(passphrase-protected; GDO_PASSPHRASE or --passphrase-file for scripts).`,
-  ledger: `usage: gdo ledger <show|state|verify|export|import> [--data DIR] [--json]
-  show [--limit N]     the last N events in fold order
-  state                heads, event count, state hash, pending, soft-failed, equivocations
-  verify               re-check every signature and re-fold the state from scratch
-  export --out FILE    write every event to a bundle file
-  import FILE          import a bundle: all of it or nothing`,
-};
+common options: --data DIR (default $GDO_DATA or /var/lib/gdo), --json, --help, --version
+exit codes: 0 ok, 1 failure, 2 usage error, 3 rejected or verification failed`;
+}
 
 export async function main(argv: string[]): Promise<number> {
-  const booleans = ['json', 'help', 'version'];
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === 'help') { process.stdout.write(`${HELP['']}\n`); return cmd ? 0 : 2; }
+  if (!cmd || cmd === '--help' || cmd === 'help') { process.stdout.write(`${overview()}\n`); return cmd ? 0 : 2; }
   if (cmd === '--version') { process.stdout.write(`${VERSION}\n`); return 0; }
-  const sub = cmd === 'ledger' ? rest[0] : undefined;
-  const a = parseArgs(cmd === 'ledger' ? rest.slice(1) : rest, booleans);
-  if (a.flags.has('help')) { process.stdout.write(`${HELP[cmd] ?? HELP['']!}\n`); return 0; }
-  const out = makeOutput(a.flags.get('json') === true);
-  switch (cmd) {
-    case 'init': return cmdInit(a, out);
-    case 'ledger': return cmdLedger(sub, a, out);
-    default: throw new UsageError(`unknown command '${cmd}' (see gdo --help)`);
+  const c = COMMANDS.find((x) => x.name === cmd);
+  if (!c) throw new UsageError(`unknown command '${cmd}' (see gdo --help)`);
+  let sub: string | undefined;
+  let args = rest;
+  if (c.subcommands && rest[0] !== undefined && !rest[0].startsWith('--')) {
+    sub = rest[0];
+    args = rest.slice(1);
+    if (!c.subcommands.includes(sub)) throw new UsageError(`unknown subcommand '${cmd} ${sub}' (expected one of: ${c.subcommands.join(', ')})`);
   }
+  const a = parseArgs(args, ['json', 'help', 'version', ...(c.booleans ?? [])]);
+  if (a.flags.has('help')) { process.stdout.write(`${c.help}\n`); return 0; }
+  if (c.subcommands && sub === undefined) throw new UsageError(`'${cmd}' needs a subcommand: ${c.subcommands.join(', ')} (see gdo ${cmd} --help)`);
+  return c.run(sub, a, makeOutput(a.flags.get('json') === true));
 }
 
 function exitCodeFor(e: unknown): number {

@@ -5,6 +5,8 @@ import type { Dapp, KeyRecord, StateReader } from '../../agent/ledger/dapp.ts';
 import { reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';
 
+/** X25519 ephemeral public key (32) + AES-GCM nonce (12) + 32-byte secret + tag (16). */
+export const SEALED_SECRET_BYTES = 92;
 export const NODE_ROLES = ['door', 'machine', 'hub'] as const;
 const keyPath = (k: string): string => `org/key/${k}`;
 const name = s.str(80);
@@ -49,15 +51,25 @@ export const orgDapp: Dapp = {
     },
     'node.add': {
       power: true,
-      schema: s.obj({ key: s.hex(32), name: s.str(63, { pattern: /^[a-z0-9][a-z0-9-]*$/, describe: 'a hostname-like node name' }), roles: s.list(s.oneOf(NODE_ROLES), 3, 1) }),
-      validate(ctx, body: { key: string }, state) {
+      schema: s.obj({
+        key: s.hex(32),
+        name: s.str(63, { pattern: /^[a-z0-9][a-z0-9-]*$/, describe: 'a hostname-like node name' }),
+        roles: s.list(s.oneOf(NODE_ROLES), 3, 1),
+        // The node's X25519 key (made at first boot next to its Ed25519 key) and the site secret sealed to
+        // it (agent/enrol/seal.ts), so only that node can read the secret it hashes badge ids with.
+        kx: s.opt(s.hex(32)),
+        box: s.opt(s.hex(SEALED_SECRET_BYTES)),
+      }),
+      validate(ctx, body: { key: string; kx?: string; box?: string }, state) {
         requireAdmin(ctx.authorKey, 'enrol a node');
+        if (body.box !== undefined && body.kx === undefined) reject('INVALID_BODY', 'body.box: a sealed secret needs the node key it is sealed to (body.kx)');
         const existing = state.get<KeyRecord>(keyPath(body.key));
         if (existing?.revoked) reject('INVALID_BODY', `key ${body.key.slice(0, 12)} was revoked; a revoked key is never reinstated`);
         if (existing?.kind === 'admin') reject('NOT_AUTHORIZED', `key ${body.key.slice(0, 12)} is an admin key, not a node key`);
       },
-      apply(ctx, body: { key: string; name: string; roles: string[] }, state) {
+      apply(ctx, body: { key: string; name: string; roles: string[]; kx?: string; box?: string }, state) {
         state.put(keyPath(body.key), { kind: 'node', name: body.name, roles: [...new Set(body.roles)].sort(), added: ctx.id } satisfies KeyRecord);
+        if (body.box !== undefined) state.put(`org/box/${body.key}`, { kx: body.kx ?? null, box: body.box });
         state.put(`org/node/${body.name}`, body.key);
       },
     },
