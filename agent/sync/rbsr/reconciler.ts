@@ -14,6 +14,16 @@ export interface ReconcilerOptions {
   buckets?: number;
   /** A differing range with at most this many of our items is answered with its ids. Default 32. */
   idListThreshold?: number;
+  /**
+   * Responder settlement (docs/sync-protocol.md 1.14): a responder that holds at most this many
+   * items in a range the peer sent as an IdList resolves the range itself, answers Skip and
+   * reports `have` (its ids the peer lacks, which it then sends as events) and `need` with
+   * `needIndexes` (positions of the listed ids it lacks). 0, the default, is the plain protocol.
+   * Both sides must agree on it: the MQTT layer always uses it.
+   */
+  settleMax?: number;
+  /** Most items a responder settles per frame (the events it then sends). Default 8 * settleMax. */
+  settleFrameMax?: number;
 }
 
 export interface ReconcileResult {
@@ -25,6 +35,12 @@ export interface ReconcileResult {
   need: Buffer[];
   /** Initiator: reconciliation finished. Responder: this reply closes the session. */
   done: boolean;
+  /**
+   * Responder with settlement: for each id in `need`, its 0-based position among all ids of the
+   * IdList ranges of the frame just received, ascending. Sent back so the initiator learns its
+   * `have` without the ids being repeated (docs/sync-protocol.md 1.14).
+   */
+  needIndexes?: number[];
 }
 
 export const DEFAULT_FRAME_SIZE_LIMIT = 64 * 1024;
@@ -44,6 +60,12 @@ export class Reconciler {
   private readonly idListReplyMax: number;
   /** Ids already reported, so a range re-opened after a deferral is not reported twice. */
   private readonly reported = new Set<string>();
+  private readonly settleMax: number;
+  private readonly settleFrameMax: number;
+  /** Responder: items settled in the frame being answered. */
+  private settledInFrame = 0;
+  /** Initiator: the ids of the IdList ranges of the frame it sent last, which needIndexes refer to. */
+  private sentIds: Buffer[] = [];
 
   constructor(private readonly source: ItemSource, opts: ReconcilerOptions = {}) {
     this.limit = opts.frameSizeLimit ?? DEFAULT_FRAME_SIZE_LIMIT;
@@ -66,6 +88,14 @@ export class Reconciler {
       throw new RbsrError('RBSR_CONFIG', `buckets ${this.buckets} do not fit a frame of ${this.limit} bytes`);
     }
     this.idListReplyMax = Math.max(this.idListThreshold, Math.min(4 * this.idListThreshold, maxIds));
+    this.settleMax = opts.settleMax ?? 0;
+    this.settleFrameMax = opts.settleFrameMax ?? 8 * this.settleMax;
+    if (!Number.isInteger(this.settleMax) || this.settleMax < 0) {
+      throw new RbsrError('RBSR_CONFIG', `settleMax must be a non-negative integer, got ${this.settleMax}`);
+    }
+    if (!Number.isInteger(this.settleFrameMax) || this.settleFrameMax < this.settleMax) {
+      throw new RbsrError('RBSR_CONFIG', `settleFrameMax must be an integer >= settleMax (${this.settleMax}), got ${this.settleFrameMax}`);
+    }
   }
 
   /** Starts a session as initiator and returns the first frame. */
@@ -80,19 +110,31 @@ export class Reconciler {
     } else {
       this.writeSplit(w, MIN_BOUND, MAX_BOUND, recentCuts(n, this.buckets, this.idListThreshold));
     }
-    return w.finish();
+    return this.sent(w.finish());
   }
 
-  /** Processes a peer frame. The first call on an idle reconciler makes it the responder. */
-  reconcile(frame: Buffer): ReconcileResult {
+  /**
+   * Processes a peer frame. The first call on an idle reconciler makes it the responder.
+   * An initiator passes the responder's `needIndexes` along with its reply; they name ids of
+   * the initiator's previous frame and are reported in `have`.
+   */
+  reconcile(frame: Buffer, peerNeedIndexes: readonly number[] = []): ReconcileResult {
     if (this.role === 'initiator' && !this.awaitingReply) {
       throw new RbsrError('RBSR_STATE', 'initiator received a frame while not awaiting a reply');
     }
-    // Decode before changing state: a bad frame leaves the session as it was.
+    if (this.role !== 'initiator' && peerNeedIndexes.length > 0) {
+      throw new RbsrError('RBSR_STATE', 'only an initiator receives need indexes');
+    }
+    // Decode and check before changing state: a bad frame leaves the session as it was.
     const ranges = decodeFrame(frame);
+    const settledHave = this.idsAt(peerNeedIndexes);
     if (this.role === 'idle') this.role = 'responder';
     this.awaitingReply = false;
+    this.settledInFrame = 0;
     const result: ReconcileResult = { have: [], need: [], done: false };
+    for (const id of settledHave) this.report(id, result.have);
+    if (this.role === 'responder' && this.settleMax > 0) result.needIndexes = [];
+    let idBase = 0;
     const w = new FrameWriter();
     // Full answers (id lists, splits) may fill the frame up to chunkBudget. After that the
     // rest of the frame is only echoed: ranges that match or that the initiator can settle
@@ -103,6 +145,13 @@ export class Reconciler {
     let lower: Bound = MIN_BOUND;
     for (const range of ranges) {
       const mark = w.mark();
+      const base = idBase;
+      if (range.mode === 'idlist') idBase += range.ids.length;
+      // Settling writes only a Skip, so it never overflows the frame and is never rolled back.
+      if (this.trySettle(range, lower, base, w, result)) {
+        lower = range.upper;
+        continue;
+      }
       if (!echoing) {
         this.answer(range, lower, w, result, false);
         // Progress is certain: the first answered range is always kept.
@@ -124,8 +173,9 @@ export class Reconciler {
     }
     if (this.role === 'initiator') {
       result.done = !w.hasContent;
+      this.sentIds = [];
       if (!result.done) {
-        result.reply = w.finish();
+        result.reply = this.sent(w.finish());
         this.awaitingReply = true;
       }
     } else {
@@ -133,6 +183,63 @@ export class Reconciler {
       result.done = !w.hasContent;
     }
     return result;
+  }
+
+  /**
+   * Responder settlement (1.14): resolves a peer's IdList range here when we hold few enough
+   * items in it, so neither side sends the ids again. Returns false when the range is answered
+   * the plain way.
+   */
+  private trySettle(range: Range, lower: Bound, base: number, w: FrameWriter, result: ReconcileResult): boolean {
+    if (range.mode !== 'idlist' || this.role !== 'responder' || this.settleMax === 0) return false;
+    const count = this.source.count(lower, range.upper);
+    if (count > this.settleMax || this.settledInFrame + count > this.settleFrameMax) return false;
+    this.settledInFrame += count;
+    const mine = this.source.ids(lower, range.upper);
+    const myKeys = new Set(mine.map(key));
+    const theirKeys = new Set<string>();
+    range.ids.forEach((id, i) => {
+      const k = key(id);
+      if (theirKeys.has(k)) return;
+      theirKeys.add(k);
+      if (!myKeys.has(k)) {
+        result.need.push(Buffer.from(id));
+        result.needIndexes!.push(base + i);
+      }
+    });
+    for (const id of mine) if (!theirKeys.has(key(id))) result.have.push(Buffer.from(id));
+    w.skip(range.upper);
+    return true;
+  }
+
+  /** Remembers the ids of the IdList ranges of a frame we send: needIndexes refer to them. */
+  private sent(frame: Buffer): Buffer {
+    if (this.settleMax === 0) return frame;
+    const ids: Buffer[] = [];
+    for (const r of decodeFrame(frame)) if (r.mode === 'idlist') ids.push(...r.ids);
+    this.sentIds = ids;
+    return frame;
+  }
+
+  /** The ids of our previous frame at the peer's need indexes; bad indexes reject the reply. */
+  private idsAt(indexes: readonly number[]): Buffer[] {
+    const out: Buffer[] = [];
+    let prev = -1;
+    for (const i of indexes) {
+      if (!Number.isInteger(i) || i <= prev || i >= this.sentIds.length) {
+        throw new RbsrError('RBSR_BAD_FRAME', `need index ${i} is not ascending within the ${this.sentIds.length} ids of our last frame`);
+      }
+      prev = i;
+      out.push(this.sentIds[i]!);
+    }
+    return out;
+  }
+
+  private report(id: Buffer, into: Buffer[]): void {
+    const k = key(id);
+    if (this.reported.has(k)) return;
+    this.reported.add(k);
+    into.push(Buffer.from(id));
   }
 
   /** Writes our answer to one range; with `echo`, a fingerprint of ours instead of ids or a split. */
