@@ -8,6 +8,8 @@ import type { Schema } from './schema.ts';
 export interface StateReader {
   get<T = unknown>(key: string): T | undefined;
   has(key: string): boolean;
+  /** Entries whose key starts with `prefix` and is >= prefix + from, ascending by key. */
+  scan<T = unknown>(prefix: string, from?: string): Array<[string, T]>;
 }
 
 export interface StateWriter extends StateReader {

@@ -391,7 +391,7 @@ export class Ledger {
   }
 
   private appendLinear(n: NewEvent, lookup: (k: string) => Known | undefined, results: Map<string, IngestResult>): boolean {
-    const r = runEvent(this.reg, { get: (k) => this.store.stateGet(k) }, n.ev, { equivocatedFrom: this.equivocatedFrom });
+    const r = runEvent(this.reg, this.store.kv(), n.ev, { equivocatedFrom: this.equivocatedFrom });
     if (!r.ok && r.code !== 'EQUIVOCATION') {
       results.set(n.key, { status: 'rejected', id: n.key, code: r.code, message: r.message });
       return false;
@@ -453,19 +453,46 @@ export class Ledger {
     return { event, result: result! };
   }
 
-  build(signer: Signer, dapp: string, type: string, body: Json, opts: { now?: number; parents?: Buffer[] } = {}): SignedEvent {
+  /**
+   * Builds a chain of local events (each the next of the one before) and ingests them in one
+   * transaction: one fsync for the lot (group commit for the access log), and with `atomic`, all of
+   * them or none (CSV import).
+   */
+  appendBatch(signer: Signer, items: Array<{ dapp: string; type: string; body: Json }>, opts: { now?: number; atomic?: boolean } = {}): { events: SignedEvent[]; results: IngestResult[] } {
+    const events: SignedEvent[] = [];
+    let after: { prev: Buffer; seq: number; hlc: Hlc } | undefined;
+    for (const it of items) {
+      const ev = this.build(signer, it.dapp, it.type, it.body, { now: opts.now, after });
+      events.push(ev);
+      after = { prev: ev.id, seq: ev.seq, hlc: ev.hlc };
+    }
+    return { events, results: this.ingest(events.map((e) => e.raw), { atomic: opts.atomic }) };
+  }
+
+  build(signer: Signer, dapp: string, type: string, body: Json, opts: { now?: number; parents?: Buffer[]; after?: { prev: Buffer; seq: number; hlc: Hlc } } = {}): SignedEvent {
     const genesis = dapp === 'org' && type === 'genesis';
-    const aid = this.store.aid(signer.publicKey);
-    const last = aid === undefined ? undefined : (this.store.s('lastOfAuthor').get(aid) as { id: Buffer; seq: number } | undefined);
-    const parents = genesis ? [] : (opts.parents ?? this.heads().map((h) => Buffer.from(h, 'hex'))).slice().sort(Buffer.compare);
+    let prev: Buffer = ZERO_ID;
+    let seq = 1;
+    let parents: Buffer[];
+    let seen = this.seen;
+    if (opts.after) {
+      // Next link of a chain being built in memory: its only parent is the link before.
+      ({ prev, seq } = opts.after);
+      seq += 1;
+      parents = [opts.after.prev];
+      seen = maxHlc(seen, opts.after.hlc);
+    } else {
+      const aid = this.store.aid(signer.publicKey);
+      const last = aid === undefined ? undefined : (this.store.s('lastOfAuthor').get(aid) as { id: Buffer; seq: number } | undefined);
+      if (last) { prev = last.id; seq = last.seq + 1; }
+      parents = genesis ? [] : (opts.parents ?? this.heads().map((h) => Buffer.from(h, 'hex'))).slice().sort(Buffer.compare);
+    }
     const unsigned = encodeUnsigned({
       v: FORMAT_VERSION, org: genesis ? ZERO_ID : (this.org ?? ZERO_ID), author: signer.publicKey,
-      seq: (last?.seq ?? 0) + 1, prev: last?.id ?? ZERO_ID, parents,
-      hlc: nextHlc(opts.now ?? this.now(), this.seen), dapp, type, body,
+      seq, prev, parents, hlc: nextHlc(opts.now ?? this.now(), seen), dapp, type, body,
     });
     const sig = signer.sign(signingBytes(unsigned));
-    const raw = Buffer.concat([unsigned, sig]);
-    return decodeEvent(raw);
+    return decodeEvent(Buffer.concat([unsigned, sig]));
   }
 
   close(): void {

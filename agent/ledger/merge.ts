@@ -121,7 +121,7 @@ export function merge(ctx: MergeContext, fresh: NewEvent[], known: Map<string, {
 
 function foldWindow(ctx: MergeContext, start: number, nodes: WNode[], desc: Map<string, Bits>): MergeOutcome {
   const { store, reg } = ctx;
-  const db: KV = { get: (k) => store.stateGet(k) };
+  const db: KV = store.kv();
   const atStart = new Overlay(db);
   for (const u of store.s('undoFromPos').iterate(start) as Iterable<{ k: string; old: string | null }>) {
     if (!atStart.map.has(u.k)) atStart.set(u.k, u.old);

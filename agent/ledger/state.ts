@@ -8,7 +8,22 @@ import type { StateWriter } from './dapp.ts';
 /** null marks a deleted key in an overlay. */
 export type Val = string | null;
 
-export interface KV { get(k: string): string | undefined }
+export interface KV {
+  get(k: string): string | undefined;
+  /** Entries with lo <= key < hi, ascending by key. */
+  scan(lo: string, hi: string): Array<[string, string]>;
+}
+
+/** Merges a lower layer's range with the writes of an upper layer (null = deleted there). */
+function scanLayered(below: KV, writes: Map<string, Val>, lo: string, hi: string): Array<[string, string]> {
+  const base = below.scan(lo, hi);
+  const mine: Array<[string, Val]> = [];
+  for (const [k, v] of writes) if (k >= lo && k < hi) mine.push([k, v]);
+  if (mine.length === 0) return base;
+  const merged = new Map<string, Val>(base);
+  for (const [k, v] of mine) merged.set(k, v);
+  return [...merged].filter((e): e is [string, string] => e[1] !== null).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
 
 export class Overlay implements KV {
   readonly map = new Map<string, Val>();
@@ -19,6 +34,7 @@ export class Overlay implements KV {
     return this.base.get(k);
   }
   set(k: string, v: Val): void { this.map.set(k, v); }
+  scan(lo: string, hi: string): Array<[string, string]> { return scanLayered(this.base, this.map, lo, hi); }
 }
 
 /** One event's writes, applied to the layer below only if the whole apply succeeds. */
@@ -39,6 +55,9 @@ export class EventTx implements StateWriter {
     return v;
   }
   has(key: string): boolean { return this.raw(key) !== undefined; }
+  scan<T = unknown>(prefix: string, from = ''): Array<[string, T]> {
+    return scanLayered(this.below, this.writes, prefix + from, `${prefix}\uffff`).map(([k, v]) => [k, JSON.parse(v) as T]);
+  }
   put(key: string, value: unknown): void {
     this.writes.set(key, canonicalJson(value));
     this.parsed.delete(key);

@@ -65,6 +65,13 @@ export class Store {
   ensureAid(key: Buffer): number {
     return this.aid(key) ?? Number(this.st.authorAdd!.run(key).lastInsertRowid);
   }
+  stateScan(lo: string, hi: string): Array<[string, string]> {
+    return (this.st.stateScan!.all(lo, hi) as Array<{ k: string; v: string }>).map((r) => [r.k, r.v]);
+  }
+  /** The store as the bottom layer of the fold's state views. */
+  kv(): { get(k: string): string | undefined; scan(lo: string, hi: string): Array<[string, string]> } {
+    return { get: (k) => this.stateGet(k), scan: (lo, hi) => this.stateScan(lo, hi) };
+  }
   stateGet(k: string): string | undefined { return (this.st.stateGet!.get(k) as { v: string } | undefined)?.v; }
   stateSet(k: string, v: Val): void {
     if (v === null) this.st.stateDel!.run(k); else this.st.statePut!.run(k, v);

@@ -1,0 +1,161 @@
+// The `machine` dapp: machines behind lockout relays, who trains and maintains each, who is
+// certified to run it, and whether it is out of service.
+// - Roles (trainer, maintainer) per machine and certificates per member are guarded records
+//   (dapps/shared/guards.ts): withdrawing is a power event and always applies; granting cites
+//   the version it supersedes.
+// - Certification at the machine: the machine's own node signs `certify` with the trainer's
+//   member id after both badges were presented there; the validator checks that the trainer holds
+//   the trainer role for this machine at the event's causal position and in the merged fold.
+// - Out of service (tag-out): an admin, or the machine's node on behalf of a maintainer.
+import type { Dapp, EventContext, StateReader } from '../../agent/ledger/dapp.ts';
+import { reject } from '../../agent/ledger/errors.ts';
+import { s } from '../../agent/ledger/schema.ts';
+import { memberKey, type Member } from '../member/index.ts';
+import { idSchema, isAdmin, nameSchema, need, requireCurrent, stamp, verSchema, who, type Versioned } from '../shared/guards.ts';
+
+export const ROLES = ['trainer', 'maintainer'] as const;
+export type MachineRole = (typeof ROLES)[number];
+
+export interface Machine extends Versioned {
+  id: string;
+  name: string;
+  node: string | null;
+  /** Whether running it needs a certificate (a drill press may not). */
+  cert_required: boolean;
+  /** Default validity of a new certificate, days; null = no expiry. */
+  cert_days: number | null;
+  out: boolean;
+  out_reason: string | null;
+}
+export interface Role extends Versioned { on: boolean }
+export interface Cert extends Versioned { on: boolean; until: number | null; trainer: string | null; by: string }
+
+export const machineKey = (id: string): string => `machine/m/${id}`;
+export const roleKey = (machine: string, role: MachineRole, member: string): string => `machine/role/${machine}/${role}/${member}`;
+export const certKey = (machine: string, member: string): string => `machine/cert/${machine}/${member}`;
+
+const nodeName = s.str(63, { pattern: /^[a-z0-9][a-z0-9-]*$/, describe: 'a node name' });
+const days = s.int(1, 36_600);
+
+export function holdsRole(state: StateReader, machine: string, role: MachineRole, member: string): boolean {
+  return state.get<Role>(roleKey(machine, role, member))?.on === true;
+}
+
+/** An admin, or the machine's own node acting for a member who holds `role` there. */
+function requireAdminOrMachineNode(ctx: EventContext, state: StateReader, machine: Machine, role: MachineRole, actor: string | undefined, what: string): void {
+  if (isAdmin(ctx.authorKey)) return;
+  const k = ctx.authorKey;
+  if (!k || k.kind !== 'node') reject('NOT_AUTHORIZED', `only an admin or the machine's node may ${what}; ${who(ctx)} is neither`);
+  if (!k.roles.includes('machine') || machine.node !== k.name) reject('NOT_AUTHORIZED', `node '${k.name}' is not the node of machine '${machine.id}', so it may not ${what}`);
+  if (actor === undefined) reject('INVALID_BODY', `body.by: a node must name the ${role} who asked it to ${what}`);
+  if (!holdsRole(state, machine.id, role, actor)) reject('NOT_AUTHORIZED', `member '${actor}' is not a ${role} of machine '${machine.id}'`);
+}
+
+interface CertifyBody { machine: string; member: string; by?: string; until?: number; prev?: string }
+
+export const machineDapp: Dapp = {
+  name: 'machine',
+  types: {
+    add: {
+      schema: s.obj({ id: idSchema, name: nameSchema, node: s.opt(nodeName), cert_required: s.opt(s.bool()), cert_days: s.opt(days) }),
+      validate(ctx, body: { id: string }, state) {
+        if (!isAdmin(ctx.authorKey)) reject('NOT_AUTHORIZED', `only an admin may add a machine; ${who(ctx)} is not one`);
+        if (state.has(machineKey(body.id))) reject('INVALID_BODY', `body.id: machine '${body.id}' already exists`);
+      },
+      apply(ctx, body: { id: string; name: string; node?: string; cert_required?: boolean; cert_days?: number }, state) {
+        state.put(machineKey(body.id), {
+          id: body.id, name: body.name, node: body.node ?? null, cert_required: body.cert_required ?? true,
+          cert_days: body.cert_days ?? null, out: false, out_reason: null, ...stamp(ctx),
+        } satisfies Machine);
+      },
+    },
+    update: {
+      schema: s.obj({ id: idSchema, name: s.opt(nameSchema), node: s.opt(nodeName), cert_required: s.opt(s.bool()), cert_days: s.opt(days) }),
+      validate(ctx, body: { id: string }, state) {
+        if (!isAdmin(ctx.authorKey)) reject('NOT_AUTHORIZED', `only an admin may change a machine; ${who(ctx)} is not one`);
+        need(state, machineKey(body.id), `machine '${body.id}'`);
+      },
+      apply(_ctx, body: { id: string; name?: string; node?: string; cert_required?: boolean; cert_days?: number }, state) {
+        const m = state.get<Machine>(machineKey(body.id))!;
+        state.put(machineKey(body.id), { ...m, ...Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'id')) });
+      },
+    },
+    role: {
+      // Grants and withdrawals of a role share one power type: role changes resolve before
+      // ordinary events (LEDGER.md lesson 2); a grant still cites what it supersedes.
+      power: true,
+      schema: s.obj({ machine: idSchema, member: idSchema, role: s.oneOf(ROLES), on: s.bool(), prev: verSchema }),
+      validate(ctx, body: { machine: string; member: string; role: MachineRole; on: boolean; prev?: string }, state) {
+        if (!isAdmin(ctx.authorKey)) reject('NOT_AUTHORIZED', `only an admin may change who ${body.role === 'trainer' ? 'trains' : 'maintains'} a machine; ${who(ctx)} is not one`);
+        need(state, machineKey(body.machine), `machine '${body.machine}'`);
+        need(state, memberKey(body.member), `member '${body.member}'`);
+        const r = state.get<Role>(roleKey(body.machine, body.role, body.member));
+        if (body.on) {
+          if (r?.on) reject('INVALID_BODY', `member '${body.member}' is already a ${body.role} of '${body.machine}'`);
+          requireCurrent(r, body.prev, `the ${body.role} role of '${body.member}' on '${body.machine}'`);
+        } else if (!r?.on) {
+          reject('INVALID_BODY', `member '${body.member}' is not a ${body.role} of '${body.machine}'`);
+        }
+      },
+      apply(ctx, body: { machine: string; member: string; role: MachineRole; on: boolean }, state) {
+        state.put(roleKey(body.machine, body.role, body.member), { on: body.on, ...stamp(ctx) } satisfies Role);
+      },
+    },
+    certify: {
+      schema: s.obj({ machine: idSchema, member: idSchema, by: s.opt(idSchema), until: s.opt(s.int(0, 2 ** 48)), prev: verSchema }),
+      validate(ctx, body: CertifyBody, state) {
+        const m = need<Machine>(state, machineKey(body.machine), `machine '${body.machine}'`);
+        requireAdminOrMachineNode(ctx, state, m, 'trainer', body.by, 'certify a member');
+        if (body.by !== undefined && body.by === body.member) reject('NOT_AUTHORIZED', `trainer '${body.by}' may not certify themselves`);
+        const member = need<Member>(state, memberKey(body.member), `member '${body.member}'`);
+        if (member.suspended) reject('INVALID_BODY', `member '${body.member}' is suspended`);
+        requireCurrent(state.get<Cert>(certKey(body.machine, body.member)), body.prev, `the certificate of '${body.member}' on '${body.machine}'`);
+      },
+      apply(ctx, body: CertifyBody, state) {
+        const m = state.get<Machine>(machineKey(body.machine))!;
+        // Default expiry from the machine's policy, counted from the event's own clock.
+        const until = body.until ?? (m.cert_days === null ? null : ctx.hlc.ms + m.cert_days * 86_400_000);
+        state.put(certKey(body.machine, body.member), { on: true, until, trainer: body.by ?? null, by: ctx.authorKey?.name ?? ctx.author, ...stamp(ctx) } satisfies Cert);
+      },
+    },
+    decertify: {
+      power: true,
+      schema: s.obj({ machine: idSchema, member: idSchema, reason: s.opt(s.str(200)) }),
+      validate(ctx, body: { machine: string; member: string }, state) {
+        if (!isAdmin(ctx.authorKey)) reject('NOT_AUTHORIZED', `only an admin may withdraw a certificate; ${who(ctx)} is not one`);
+        const c = state.get<Cert>(certKey(body.machine, body.member));
+        if (!c?.on) reject('INVALID_BODY', `member '${body.member}' holds no certificate for '${body.machine}'`);
+      },
+      apply(ctx, body: { machine: string; member: string }, state) {
+        const c = state.get<Cert>(certKey(body.machine, body.member))!;
+        state.put(certKey(body.machine, body.member), { ...c, on: false, ...stamp(ctx) } satisfies Cert);
+      },
+    },
+    out: {
+      power: true,
+      schema: s.obj({ machine: idSchema, reason: s.str(200), by: s.opt(idSchema) }),
+      validate(ctx, body: { machine: string; by?: string }, state) {
+        const m = need<Machine>(state, machineKey(body.machine), `machine '${body.machine}'`);
+        requireAdminOrMachineNode(ctx, state, m, 'maintainer', body.by, 'take a machine out of service');
+        if (m.out) reject('INVALID_BODY', `machine '${body.machine}' is already out of service`);
+      },
+      apply(ctx, body: { machine: string; reason: string }, state) {
+        const m = state.get<Machine>(machineKey(body.machine))!;
+        state.put(machineKey(body.machine), { ...m, out: true, out_reason: body.reason, ...stamp(ctx) } satisfies Machine);
+      },
+    },
+    in: {
+      schema: s.obj({ machine: idSchema, by: s.opt(idSchema), prev: verSchema }),
+      validate(ctx, body: { machine: string; by?: string; prev?: string }, state) {
+        const m = need<Machine>(state, machineKey(body.machine), `machine '${body.machine}'`);
+        requireAdminOrMachineNode(ctx, state, m, 'maintainer', body.by, 'put a machine back in service');
+        if (!m.out) reject('INVALID_BODY', `machine '${body.machine}' is in service`);
+        requireCurrent(m, body.prev, `machine '${body.machine}'`);
+      },
+      apply(ctx, body: { machine: string }, state) {
+        const m = state.get<Machine>(machineKey(body.machine))!;
+        state.put(machineKey(body.machine), { ...m, out: false, out_reason: null, ...stamp(ctx) } satisfies Machine);
+      },
+    },
+  },
+};

@@ -1,0 +1,95 @@
+// The `member` dapp: the people of the maker space. Admins add, update, suspend and reinstate
+// members; a membership may end at a time (`until`, epoch ms) and puts a member in access groups.
+// Suspension is a power event (ordered before concurrent ordinary events) and always applies;
+// reinstatement is a guarded grant (dapps/shared/guards.ts): it cites the suspension it lifts.
+import type { Dapp } from '../../agent/ledger/dapp.ts';
+import { reject } from '../../agent/ledger/errors.ts';
+import { s } from '../../agent/ledger/schema.ts';
+import { flagGrantsAfter } from '../access/anomaly.ts';
+import { grantHistory, groupSchema, idSchema, nameSchema, need, requireAdmin, requireCurrent, revokeHistory, stamp, verSchema, type History, type Versioned } from '../shared/guards.ts';
+
+export interface Member extends Versioned, History {
+  id: string;
+  name: string;
+  email: string | null;
+  groups: string[];
+  /** End of the membership, epoch ms; null = open-ended. */
+  until: number | null;
+  suspended: boolean;
+  reason: string | null;
+}
+
+export const memberKey = (id: string): string => `member/m/${id}`;
+const groups = s.list(groupSchema, 32);
+const email = s.str(200, { pattern: /^[^\s@]+@[^\s@]+$/, describe: 'an e-mail address' });
+const until = s.int(0, 2 ** 48);
+
+interface AddBody { id: string; name: string; email?: string; groups?: string[]; until?: number }
+interface UpdateBody { id: string; name?: string; email?: string; groups?: string[]; until?: number; open_ended?: boolean }
+
+export const memberDapp: Dapp = {
+  name: 'member',
+  types: {
+    add: {
+      schema: s.obj({ id: idSchema, name: nameSchema, email: s.opt(email), groups: s.opt(groups), until: s.opt(until) }),
+      validate(ctx, body: AddBody, state) {
+        requireAdmin(ctx, 'add a member');
+        if (state.has(memberKey(body.id))) reject('INVALID_BODY', `body.id: member '${body.id}' already exists`);
+      },
+      apply(ctx, body: AddBody, state) {
+        state.put(memberKey(body.id), {
+          id: body.id, name: body.name, email: body.email ?? null, groups: [...new Set(body.groups ?? [])].sort(),
+          until: body.until ?? null, suspended: false, reason: null, ...stamp(ctx), ...grantHistory(ctx, undefined),
+        } satisfies Member);
+      },
+    },
+    update: {
+      // Details, groups and expiry. Not guarded: it cannot lift a suspension, which lives apart.
+      schema: s.obj({ id: idSchema, name: s.opt(nameSchema), email: s.opt(email), groups: s.opt(groups), until: s.opt(until), open_ended: s.opt(s.bool()) }),
+      validate(ctx, body: UpdateBody, state) {
+        requireAdmin(ctx, 'update a member');
+        need(state, memberKey(body.id), `member '${body.id}'`);
+        if (body.open_ended && body.until !== undefined) reject('INVALID_BODY', 'body: until and open_ended together');
+      },
+      apply(_ctx, body: UpdateBody, state) {
+        const m = state.get<Member>(memberKey(body.id))!;
+        state.put(memberKey(body.id), {
+          ...m,
+          ...(body.name !== undefined && { name: body.name }),
+          ...(body.email !== undefined && { email: body.email }),
+          ...(body.groups !== undefined && { groups: [...new Set(body.groups)].sort() }),
+          ...(body.until !== undefined && { until: body.until }),
+          ...(body.open_ended && { until: null }),
+        });
+      },
+    },
+    suspend: {
+      power: true,
+      schema: s.obj({ id: idSchema, reason: s.opt(s.str(200)) }),
+      validate(ctx, body: { id: string }, state) {
+        requireAdmin(ctx, 'suspend a member');
+        const m = need<Member>(state, memberKey(body.id), `member '${body.id}'`);
+        if (m.suspended) reject('INVALID_BODY', `member '${body.id}' is already suspended`);
+      },
+      apply(ctx, body: { id: string; reason?: string }, state) {
+        const m = state.get<Member>(memberKey(body.id))!;
+        const next: Member = { ...m, suspended: true, reason: body.reason ?? null, ...stamp(ctx), ...revokeHistory(ctx, m) };
+        state.put(memberKey(body.id), next);
+        flagGrantsAfter(state, body.id, next, 'member suspended', () => true);
+      },
+    },
+    reinstate: {
+      schema: s.obj({ id: idSchema, prev: verSchema }),
+      validate(ctx, body: { id: string; prev?: string }, state) {
+        requireAdmin(ctx, 'reinstate a member');
+        const m = need<Member>(state, memberKey(body.id), `member '${body.id}'`);
+        if (!m.suspended) reject('INVALID_BODY', `member '${body.id}' is not suspended`);
+        requireCurrent(m, body.prev, `member '${body.id}'`);
+      },
+      apply(ctx, body: { id: string }, state) {
+        const m = state.get<Member>(memberKey(body.id))!;
+        state.put(memberKey(body.id), { ...m, suspended: false, reason: null, ...stamp(ctx), ...grantHistory(ctx, m) });
+      },
+    },
+  },
+};
