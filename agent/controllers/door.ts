@@ -7,9 +7,14 @@
 // - fail-secure strike: energised = unlocked. Safe = locked. Resting (normal, lockdown) = de-energised.
 // - fail-safe maglock: energised = locked. Safe = released (unlocked). Resting = energised; an unlock
 //   de-energises. The maglock must also be released in hardware by REX / fire system (HARDWARE.md).
-// The safe (fail) state is applied at start before anything else, on stop(), and while the reader or the
-// ledger has a fault; a fail-safe door therefore stands released during a fault, by the installer's choice
-// of fail-safe hardware. REX keeps working in every state, for egress.
+// The de-energised level is driven at start before anything else and whenever the process goes away (stop(),
+// safeNow() from the exit handlers, `gdo gpio safe` from ExecStopPost): then a maglock releases, by the
+// installer's choice of fail-safe hardware, exactly as it would on a power cut.
+// A reader or ledger fault while the agent runs is different: the door rests LOCKED in both modes (a
+// maglock stays energised), grant pulses end, LED and buzzer go quiet, badges are refused. Otherwise
+// cutting the reader's cable outside the door, or filling the disk, would release a maglock. REX keeps
+// working in every state, for egress. An event sink that throws counts as a ledger fault: a grant that
+// cannot be logged is not given.
 import type { GpioBackend, InputLine, OutputLine } from '../../drivers/gpio/types.ts';
 import { systemClock } from '../../drivers/gpio/clock.ts';
 import type { DoorConfig } from './door-config.ts';
@@ -44,6 +49,8 @@ export interface DoorStatus {
   open: boolean;
   alarms: { forced_open: boolean; held_open: boolean };
   faults: DoorFault[];
+  /** Why each fault is up, e.g. { reader: 'PN532_TIMEOUT: ...' }. Never carries a badge UID. */
+  fault_detail: Partial<Record<DoorFault, string>>;
 }
 
 interface Lines {
@@ -65,7 +72,7 @@ export class DoorController {
   #pulse: { by: 'grant' | 'rex'; timer: TimerHandle } | undefined;
   #unlocked = false;
   #lastUnlockEnd = Number.NEGATIVE_INFINITY;
-  #faults = new Set<DoorFault>();
+  #faults = new Map<DoorFault, string>();
   /** Set when the energise guard tripped during a held-unlocked period: stay locked until it ends. */
   #heldBlocked = false;
   #pollTimer: TimerHandle | undefined;
@@ -79,7 +86,7 @@ export class DoorController {
     this.#position = new DoorPositionMonitor({
       doorId: opts.config.id,
       clock: this.#clock,
-      sink: opts.sink,
+      sink: { record: (kind, body) => { this.#record(kind, body); } },
       heldOpenMs: opts.config.held_open_ms,
       isAuthorised: () => this.#unlocked || this.#clock.now() - this.#lastUnlockEnd <= this.#cfg.open_grace_ms,
       suppressHeldOpen: () => this.#mode === 'held-unlocked' && this.#faults.size === 0,
@@ -170,7 +177,7 @@ export class DoorController {
     if (mode === undefined || mode === this.#mode) return;
     const previous = this.#mode;
     this.#mode = mode;
-    this.#o.sink.record('door.mode', { door: this.#cfg.id, mode, previous, at: iso(this.#clock.now()) });
+    this.#record('door.mode', { door: this.#cfg.id, mode, previous, at: iso(this.#clock.now()) });
     if (previous === 'held-unlocked') this.#heldBlocked = false;
     if (mode === 'lockdown' && this.#pulse?.by === 'grant') this.#cancelPulse();
     this.#apply();
@@ -186,7 +193,8 @@ export class DoorController {
       energised: this.#lines?.strike.get() ?? false,
       open: this.#position.open,
       alarms: this.#position.alarms,
-      faults: [...this.#faults],
+      faults: [...this.#faults.keys()],
+      fault_detail: Object.fromEntries(this.#faults),
     };
   }
 
@@ -207,8 +215,8 @@ export class DoorController {
       }
     }
     const lockdown = decision.allow && this.#mode === 'lockdown';
-    const allow = decision.allow && !lockdown;
-    this.#o.sink.record('door.access', {
+    let allow = decision.allow && !lockdown;
+    const logged = this.#record('door.access', {
       door: this.#cfg.id,
       resource: this.#cfg.resource,
       allow,
@@ -218,6 +226,7 @@ export class DoorController {
       mode: this.#mode,
       at: iso(now),
     });
+    if (!logged) allow = false; // the sink failed: now a ledger fault, and the grant is not given
     lines.feedback.play(allow ? PATTERNS.granted : PATTERNS.denied);
     // Already held unlocked: a pulse would add nothing but a relock surprise when the period ends.
     if (allow && !this.#restingUnlocked()) this.#startPulse('grant', this.#cfg.unlock_ms);
@@ -231,8 +240,8 @@ export class DoorController {
 
   #onRex(): void {
     if (!this.#lines) return;
-    this.#o.sink.record('door.rex', { door: this.#cfg.id, at: iso(this.#clock.now()) });
-    this.#startPulse('rex', this.#cfg.rex_unlock_ms);
+    this.#startPulse('rex', this.#cfg.rex_unlock_ms); // egress first: it must not depend on the ledger
+    this.#record('door.rex', { door: this.#cfg.id, at: iso(this.#clock.now()) });
   }
 
   #startPulse(by: 'grant' | 'rex', ms: number): void {
@@ -257,11 +266,9 @@ export class DoorController {
     this.#drive(this.#pulse !== undefined || this.#restingUnlocked(), false);
   }
 
-  /** The lock state without a pulse: the fail state during faults, else what the mode asks. */
+  /** The lock state without a pulse: locked during faults (both modes, see the header), else the mode's. */
   #restingUnlocked(): boolean {
-    return this.#faults.size > 0
-      ? this.#cfg.fail_mode === 'fail-safe' // the fail state: de-energised
-      : this.#mode === 'held-unlocked' && !this.#heldBlocked;
+    return this.#faults.size === 0 && this.#mode === 'held-unlocked' && !this.#heldBlocked;
   }
 
   #drive(unlocked: boolean, safe: boolean): void {
@@ -279,7 +286,7 @@ export class DoorController {
 
   #onGuardTrip(energisedMs: number, writeError: unknown): void {
     if (writeError !== undefined) this.#onError(writeError);
-    this.#o.sink.record('door.fault', {
+    this.#record('door.fault', {
       door: this.#cfg.id, fault: 'max_energised', energised_ms: energisedMs,
       max_energised_ms: this.#cfg.max_energised_ms, at: iso(this.#clock.now()),
     });
@@ -289,18 +296,43 @@ export class DoorController {
   }
 
   #setFault(fault: DoorFault, on: boolean, detail?: string): void {
-    if (on === this.#faults.has(fault)) return;
+    if (on === this.#faults.has(fault)) {
+      if (on && detail) this.#faults.set(fault, detail); // keep the latest reason for status()
+      return;
+    }
     const at = iso(this.#clock.now());
     if (on) {
-      this.#faults.add(fault);
-      this.#o.sink.record('door.fault', { door: this.#cfg.id, fault, ...(detail && { detail }), at });
-      this.safeNow();
+      this.#enterFault(fault, detail ?? fault);
+      this.#record('door.fault', { door: this.#cfg.id, fault, ...(detail && { detail }), at });
     } else {
       this.#faults.delete(fault);
-      this.#o.sink.record('door.fault_cleared', { door: this.#cfg.id, fault, at });
+      this.#record('door.fault_cleared', { door: this.#cfg.id, fault, at });
+      this.#apply();
+      this.#position.recheck();
     }
+  }
+
+  /** Locks (both fail modes), ends a grant pulse and the feedback; a REX pulse runs on, for egress. */
+  #enterFault(fault: DoorFault, detail: string): void {
+    this.#faults.set(fault, detail);
+    if (this.#pulse?.by === 'grant') this.#cancelPulse();
+    this.#lines?.feedback.off();
     this.#apply();
     this.#position.recheck();
+  }
+
+  /** Every event goes through here: a throwing sink is reported and becomes a ledger fault, never a crash. */
+  #record(kind: string, body: Record<string, unknown>): boolean {
+    try {
+      this.#o.sink.record(kind, body);
+      return true;
+    } catch (err) {
+      this.#onError(err);
+      if (!this.#faults.has('ledger')) {
+        this.#enterFault('ledger', `event sink failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return false;
+    }
   }
 
   #readPolicy(): DoorMode | undefined {

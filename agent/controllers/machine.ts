@@ -44,6 +44,8 @@ export interface MachineStatus {
   out_of_service: boolean;
   trainer_window: boolean;
   faults: MachineFault[];
+  /** Why each fault is up. Never carries a badge UID. */
+  fault_detail: Partial<Record<MachineFault, string>>;
 }
 
 export class MachineController {
@@ -60,7 +62,7 @@ export class MachineController {
   #trainer: { id: string; timer: TimerHandle } | undefined;
   #buttonPressed = false;
   #outOfService = false;
-  #faults = new Set<MachineFault>();
+  #faults = new Map<MachineFault, string>();
 
   constructor(opts: MachineControllerOptions) {
     this.#o = opts;
@@ -153,7 +155,8 @@ export class MachineController {
       },
       out_of_service: this.#outOfService,
       trainer_window: this.#trainer !== undefined,
-      faults: [...this.#faults],
+      faults: [...this.#faults.keys()],
+      fault_detail: Object.fromEntries(this.#faults),
     };
   }
 
@@ -169,11 +172,12 @@ export class MachineController {
     const trainer = this.#trainer;
     if (trainer && d.memberId !== undefined && d.memberId !== trainer.id && !this.#faults.has('ledger')) {
       this.#closeTrainerWindow();
-      this.#o.sink.record('machine.certification', {
+      const logged = this.#record('machine.certification', {
         machine: this.#cfg.id, resource: this.#cfg.resource, trainer_id: trainer.id, member_id: d.memberId,
         at: iso(now),
       });
-      this.#feedback?.play(PATTERNS.certify);
+      // Not logged means not certified: the denied pattern tells the trainer to try again later.
+      this.#feedback?.play(logged ? PATTERNS.certify : PATTERNS.denied);
       return;
     }
     const s = this.#session;
@@ -182,12 +186,13 @@ export class MachineController {
     let allow = d.allow;
     if (allow && this.#outOfService && !roles.includes('maintainer')) { allow = false; reason = 'out_of_service'; }
     if (allow && s && !holder) { allow = false; reason = 'in_use'; }
-    this.#o.sink.record('machine.access', {
+    const logged = this.#record('machine.access', {
       machine: this.#cfg.id, resource: this.#cfg.resource, allow, reason,
       ...(d.rule !== undefined && { rule: d.rule }),
       ...(d.memberId !== undefined && { member_id: d.memberId }),
       at: iso(now),
     });
+    if (!logged) allow = false; // a use that cannot be logged (billing) is not allowed
     if (!allow) {
       this.#feedback?.play(PATTERNS.denied);
       return;
@@ -265,13 +270,13 @@ export class MachineController {
       this.#onError(err);
     }
     this.#feedback?.off();
-    this.#o.sink.record('machine.session', s.record(this.#cfg.id, this.#cfg.mode, reason));
+    this.#record('machine.session', s.record(this.#cfg.id, this.#cfg.mode, reason));
   }
 
   #toggleOutOfService(memberId: string): void {
     this.#outOfService = !this.#outOfService;
     if (this.#outOfService) this.#endSession('out_of_service');
-    this.#o.sink.record(this.#outOfService ? 'machine.out_of_service' : 'machine.in_service', {
+    this.#record(this.#outOfService ? 'machine.out_of_service' : 'machine.in_service', {
       machine: this.#cfg.id, member_id: memberId, at: iso(this.#clock.now()),
     });
     this.#feedback?.play(PATTERNS.certify);
@@ -294,17 +299,39 @@ export class MachineController {
   }
 
   #setFault(fault: MachineFault, on: boolean, detail?: string): void {
-    if (on === this.#faults.has(fault)) return;
+    if (on === this.#faults.has(fault)) {
+      if (on && detail) this.#faults.set(fault, detail); // keep the latest reason for status()
+      return;
+    }
     const at = iso(this.#clock.now());
     if (on) {
-      this.#faults.add(fault);
-      this.#endSession(fault === 'reader' ? 'reader_fault' : 'ledger_fault');
-      this.#closeTrainerWindow();
-      this.safeNow();
-      this.#o.sink.record('machine.fault', { machine: this.#cfg.id, fault, ...(detail && { detail }), at });
+      this.#enterFault(fault, detail ?? fault);
+      this.#record('machine.fault', { machine: this.#cfg.id, fault, ...(detail && { detail }), at });
     } else {
       this.#faults.delete(fault);
-      this.#o.sink.record('machine.fault_cleared', { machine: this.#cfg.id, fault, at });
+      this.#record('machine.fault_cleared', { machine: this.#cfg.id, fault, at });
+    }
+  }
+
+  /** Marks the fault first (so a failing sink cannot recurse here), then ends the session: relay off. */
+  #enterFault(fault: MachineFault, detail: string): void {
+    this.#faults.set(fault, detail);
+    this.#endSession(fault === 'reader' ? 'reader_fault' : 'ledger_fault');
+    this.#closeTrainerWindow();
+    this.safeNow();
+  }
+
+  /** Every event goes through here: a throwing sink is reported and becomes a ledger fault, never a crash. */
+  #record(kind: string, body: Record<string, unknown>): boolean {
+    try {
+      this.#o.sink.record(kind, body);
+      return true;
+    } catch (err) {
+      this.#onError(err);
+      if (!this.#faults.has('ledger')) {
+        this.#enterFault('ledger', `event sink failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return false;
     }
   }
 }

@@ -38,6 +38,13 @@ export class FakeClock implements Clock {
     return this.#timers.size;
   }
 
+  /** When the next pending timer falls due, or undefined when none is pending (event-driven test loops). */
+  nextTimerAt(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.#timers.values()) if (at === undefined || t.at < at) at = t.at;
+    return at;
+  }
+
   /** Moves time forward by ms, firing every timer that falls due on the way. */
   advance(ms: number): void {
     const end = this.#now + ms;

@@ -9,7 +9,7 @@ import {
 } from './commands.ts';
 import { Pn532Error, statusName, toPn532Error } from './errors.ts';
 import { ACK_FRAME, encodeCommand, NACK_FRAME, TFI_PN532_TO_HOST } from './frame.ts';
-import { FrameParser, type ParsedFrame } from './frame-parser.ts';
+import { FrameParser, type FrameParserStats, type ParsedFrame } from './frame-parser.ts';
 
 export interface Pn532LogEntry {
   level: 'debug' | 'info' | 'warn';
@@ -83,6 +83,11 @@ export class Pn532 {
     });
     this.transport.onData((chunk) => this.parser.push(chunk));
     this.transport.onClose(() => this.wakeWaiter?.());
+  }
+
+  /** Frame parser totals: bytes skipped as garbage, frames that failed their checksums. */
+  get parserStats(): Readonly<FrameParserStats> {
+    return this.parser.stats;
   }
 
   /** Wake-up, SAMConfiguration, firmware check and MaxRetries: everything needed before polling. */

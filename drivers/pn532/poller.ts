@@ -20,11 +20,39 @@ export interface PollerFault {
   message: string;
 }
 
+/** Running totals since the poller was made: what a status page shows to tell a flaky reader from a dead one. */
+export interface PollerCounters {
+  /** InListPassiveTarget polls sent, and those that failed. */
+  polls: number;
+  pollErrors: number;
+  /** Successful and failed initialisations (wake-up, SAMConfiguration, firmware, MaxRetries). */
+  inits: number;
+  initFailures: number;
+  /** Port opens that worked and that failed (the adapter was missing). */
+  opens: number;
+  openFailures: number;
+  resetPulses: number;
+  /** Card presentations reported. */
+  cards: number;
+  ackTimeouts: number;
+  responseTimeouts: number;
+  /** Frames that failed LCS/DCS, and replies to an older command that were dropped. */
+  badFrames: number;
+  staleFrames: number;
+  /** Bytes that were not part of any frame: line noise, a wrong baud rate. */
+  garbageBytes: number;
+}
+
 export interface PollerStatus {
   state: PollerState;
+  /** Clock time (ms) of the last state change. */
+  since: number;
   lastError?: PollerFault;
   firmware?: FirmwareVersion;
+  counters: PollerCounters;
 }
+
+type Counters = Pick<PollerCounters, 'polls' | 'pollErrors' | 'inits' | 'initFailures' | 'opens' | 'openFailures' | 'resetPulses' | 'cards'>;
 
 export interface PollerEvents {
   card: CardEvent;
@@ -74,7 +102,10 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
   private readonly backoff: Backoff;
   private readonly sleeper: Sleeper;
   private readonly presence: CardPresence;
-  private current: PollerStatus = { state: 'starting' };
+  private current: { state: PollerState; since: number; lastError?: PollerFault; firmware?: FirmwareVersion };
+  private readonly counters: Counters = {
+    polls: 0, pollErrors: 0, inits: 0, initFailures: 0, opens: 0, openFailures: 0, resetPulses: 0, cards: 0,
+  };
   private running: Promise<void> | undefined;
   private stopping = false;
   private initialised = false;
@@ -99,11 +130,25 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
     this.sleeper = new Sleeper(this.clock);
     this.presence = new CardPresence(options.removalPolls ?? 2);
     this.pn532 = new Pn532({ ...options.pn532, transport: this.transport, clock: this.clock, log: this.log });
+    this.current = { state: 'starting', since: this.clock.now() };
     this.transport.onClose((err) => this.onTransportClosed(err));
   }
 
+  /** A JSON-ready snapshot for the node's status (never carries a UID). */
   status(): PollerStatus {
-    const s: PollerStatus = { state: this.current.state };
+    const p = this.pn532.stats;
+    const s: PollerStatus = {
+      state: this.current.state,
+      since: this.current.since,
+      counters: {
+        ...this.counters,
+        ackTimeouts: p.ackTimeouts,
+        responseTimeouts: p.responseTimeouts,
+        badFrames: p.badFrames,
+        staleFrames: p.staleFrames,
+        garbageBytes: this.pn532.parserStats.skippedBytes,
+      },
+    };
     if (this.current.lastError) s.lastError = { ...this.current.lastError };
     if (this.current.firmware) s.firmware = { ...this.current.firmware };
     return s;
@@ -146,10 +191,12 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
   private async connect(): Promise<number> {
     try {
       await this.transport.open();
+      this.counters.opens++;
       this.log({ level: 'info', msg: 'serial port open' });
       if (this.current.state === 'disconnected') this.setState({ ...this.current, state: 'starting' });
       return 0;
     } catch (err) {
+      this.counters.openFailures++;
       this.setFault('disconnected', toPn532Error(err, 'PN532_PORT'));
       return this.backoff.next();
     }
@@ -160,6 +207,7 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
       const firmware = await this.pn532.init();
       const now = this.clock.now();
       this.initialised = true;
+      this.counters.inits++;
       this.failedInits = 0;
       this.consecutiveErrors = 0;
       this.needHealthCheck = false;
@@ -167,12 +215,13 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
       this.lastHealthAt = now;
       this.backoff.reset();
       this.log({ level: 'info', msg: `PN532 ready, firmware ${firmware.ver}.${firmware.rev}` });
-      this.setState({ state: 'ready', firmware });
+      this.setState({ ...this.current, state: 'ready', firmware });
       this.emit('healthy', { firmware: { ...firmware } });
       return 0;
     } catch (err) {
       if (!this.transport.isOpen) return this.backoff.next();
       this.failedInits++;
+      this.counters.initFailures++;
       this.setFault('fault', toPn532Error(err, 'PN532_TIMEOUT'));
       if (this.resetPulse && this.failedInits % this.resetAfterFailures === 0) await this.pulse();
       return this.backoff.next();
@@ -189,6 +238,7 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
         this.current.firmware = firmware;
         this.emit('healthy', { firmware: { ...firmware } });
       }
+      this.counters.polls++;
       const targets = await this.pn532.inListPassiveTarget(1);
       this.succeeded();
       this.apply(this.presence.observe(targets[0]));
@@ -207,6 +257,7 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
   }
 
   private pollFailed(err: Pn532Error): number {
+    this.counters.pollErrors++;
     if (!this.transport.isOpen) return this.backoff.next();
     this.consecutiveErrors++;
     this.needHealthCheck = true;
@@ -232,6 +283,7 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
   private async pulse(): Promise<void> {
     try {
       this.log({ level: 'warn', msg: `pulsing RSTPDN after ${this.failedInits} failed initialisations` });
+      this.counters.resetPulses++;
       await this.resetPulse?.();
     } catch (err) {
       this.log({ level: 'warn', msg: `reset pulse failed: ${describe(err)}` });
@@ -240,7 +292,10 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
 
   private apply(changes: PresenceChange[]): void {
     for (const change of changes) {
-      if (change.type === 'card') this.emit('card', change.event);
+      if (change.type === 'card') {
+        this.counters.cards++;
+        this.emit('card', change.event);
+      }
       else this.emit('card-removed', change.event);
     }
   }
@@ -255,10 +310,10 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
     this.setState({ ...this.current, state });
   }
 
-  private setState(next: PollerStatus): void {
+  private setState(next: { state: PollerState; lastError?: PollerFault; firmware?: FirmwareVersion }): void {
     const changed = next.state !== this.current.state;
     const lastError = next.lastError ?? this.current.lastError;
-    this.current = { ...next };
+    this.current = { ...next, since: changed ? this.clock.now() : this.current.since };
     if (lastError) this.current.lastError = lastError;
     if (changed) this.emit('status', this.status());
   }

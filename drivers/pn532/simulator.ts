@@ -57,7 +57,7 @@ export class Pn532Simulator {
   private readonly parser = new FrameParser((frame) => this.onFrame(frame));
   private readonly output = new Listeners<[Buffer]>();
   private readonly timers = new Set<unknown>();
-  private readonly faults: SimFault[] = [];
+  private readonly faults: Array<{ fault: SimFault; code: number | undefined }> = [];
   private awake: boolean;
   private hung: 'no' | 'until-wake' | 'until-reset' = 'no';
   private justWoke = false;
@@ -66,6 +66,7 @@ export class Pn532Simulator {
   private selected = false;
   private lastReply: Buffer | undefined;
   private resendBad = false;
+  private jammed: { everyMs: number; chunk: number; next: () => number; timer: unknown } | undefined;
 
   constructor(options: Pn532SimulatorOptions = {}) {
     this.firmware = options.firmware ?? { ic: 0x32, ver: 0x01, rev: 0x06, support: 0x07 };
@@ -96,15 +97,49 @@ export class Pn532Simulator {
     return this.card !== undefined;
   }
 
-  /** Queues a fault for the next command (`times` consecutive commands). */
-  injectFault(fault: SimFault, times = 1): void {
-    for (let i = 0; i < times; i++) this.faults.push(fault);
+  /** Queues a fault for the next command (`times` consecutive commands), or only for commands with `code`. */
+  injectFault(fault: SimFault, times = 1, code?: number): void {
+    for (let i = 0; i < times; i++) this.faults.push({ fault, code });
   }
 
   /** Stops answering: until a wake-up sequence (re-init recovers) or until a reset pulse. */
   hang(until: 'until-wake' | 'until-reset'): void {
     this.cancelOutput();
     this.hung = until;
+  }
+
+  /**
+   * Babbles: every command is answered with random bytes only (no ACK, no reply), and `chunk` random bytes
+   * arrive unprompted every `everyMs`. A reader on the wrong baud rate, a floating RX line or a broken UART
+   * looks like this from the host. Seeded, so a run replays. Lasts until unjam(), across reset pulses.
+   */
+  jam(options: { everyMs?: number; chunk?: number; seed?: number } = {}): void {
+    this.unjam();
+    let a = (options.seed ?? 0x5eed) >>> 0;
+    const next = (): number => {
+      // mulberry32: deterministic noise, not security
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) & 0xff;
+    };
+    const jam = { everyMs: Math.max(1, options.everyMs ?? 20), chunk: Math.max(1, options.chunk ?? 16), next, timer: undefined as unknown };
+    this.jammed = jam;
+    const tick = (): void => {
+      if (this.jammed !== jam) return;
+      this.output.call(this.noise(jam.chunk));
+      jam.timer = this.clock.setTimeout(tick, jam.everyMs);
+    };
+    jam.timer = this.clock.setTimeout(tick, jam.everyMs);
+  }
+
+  unjam(): void {
+    if (this.jammed) this.clock.clearTimeout(this.jammed.timer);
+    this.jammed = undefined;
+  }
+
+  get isJammed(): boolean {
+    return this.jammed !== undefined;
   }
 
   /** RSTPDN pulse: the chip restarts asleep with default settings. */
@@ -175,10 +210,12 @@ export class Pn532Simulator {
   private onCommand(code: number, params: Buffer): void {
     this.stats.commands[code] = (this.stats.commands[code] ?? 0) + 1;
     this.cancelOutput();
+    if (this.jammed) return this.schedule([[this.opts.ackDelayMs, this.noise(this.jammed.chunk)]]);
     const lostSam = code === Command.SAMConfiguration && this.justWoke && this.opts.loseFirstSamAfterWake;
     this.justWoke = false;
     if (lostSam) return;
-    const fault = this.faults.shift();
+    const i = this.faults.findIndex((f) => f.code === undefined || f.code === code);
+    const fault = i < 0 ? undefined : this.faults.splice(i, 1)[0]!.fault;
     this.resendBad = fault?.kind === 'bad-checksum' && fault.resend === 'bad';
     if (fault?.kind === 'no-reply') return;
     if (fault?.kind === 'nack') return this.schedule([[this.opts.ackDelayMs, NACK_FRAME]]);
@@ -226,6 +263,12 @@ export class Pn532Simulator {
       default:
         return 'app-error';
     }
+  }
+
+  private noise(n: number): Buffer {
+    const out = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) out[i] = this.jammed ? this.jammed.next() : 0;
+    return out;
   }
 
   private firmwareData(): Buffer {

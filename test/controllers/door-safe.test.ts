@@ -25,17 +25,25 @@ void describe('door: fail-secure vs fail-safe', () => {
     assert.equal(r.sink.of('door.fault').length, 0);
   });
 
-  void it('fail-safe: stop and faults release the maglock (its fail state)', () => {
+  void it('fail-safe: a reader or ledger fault keeps the maglock locked (energised); only stop releases it', () => {
     const r = doorRig({ fail_mode: 'fail-safe' });
-    r.door.onReaderFault('no answer');
-    assert.equal(r.strike(), 0);
-    r.clock.advance(1000);
-    r.openDoor();
-    assert.equal(r.sink.of('door.forced_open').length, 0, 'a released door opening is not forced');
+    r.badge(CARD.alice);
+    assert.equal(r.strike(), 0, 'released for the grant');
+    r.door.onReaderFault('reader cable cut');
+    assert.equal(r.strike(), 1, 'the grant pulse ends: cutting the reader must not release the door');
+    r.clock.advance(60_000);
+    assert.equal(r.strike(), 1);
+    r.pressRex();
+    assert.equal(r.strike(), 0, 'REX still releases it, for egress');
+    r.clock.advance(10_000);
+    r.door.onLedgerFault('disk full');
+    assert.equal(r.strike(), 1);
+    assert.deepEqual(r.door.status().fault_detail, { reader: 'reader cable cut', ledger: 'disk full' });
     r.door.onReaderRecovered();
+    r.door.onLedgerRecovered();
     assert.equal(r.strike(), 1);
     r.door.stop();
-    assert.equal(r.strike(), 0);
+    assert.equal(r.strike(), 0, 'the process going away releases it, as a power cut would');
   });
 
   void it('honours active-low strike wiring: safe is electrical high', () => {
@@ -77,6 +85,7 @@ void describe('door: outputs safe at start, stop and faults', () => {
     r.badge(CARD.alice);
     r.door.onReaderFault('no ACK');
     assert.equal(r.strike(), 0);
+    assert.deepEqual([r.board.level(22), r.board.level(23)], [0, 0], 'feedback cut short');
     assert.deepEqual(r.sink.of('door.fault').map((e) => [e['fault'], e['detail']]), [['reader', 'no ACK']]);
     r.pressRex();
     assert.equal(r.strike(), 1, 'egress never depends on the reader');
@@ -97,6 +106,42 @@ void describe('door: outputs safe at start, stop and faults', () => {
     r.door.onLedgerRecovered();
     r.badge(CARD.alice);
     assert.equal(r.strike(), 1);
+  });
+
+  void it('a REX pulse already running is not cut by a reader fault (egress)', () => {
+    const r = doorRig({ rex_unlock_ms: 5000 });
+    r.board.drive(6, 0);
+    r.clock.advance(30);
+    r.door.onReaderFault('timeout');
+    assert.equal(r.strike(), 1);
+    r.clock.advance(5000);
+    assert.equal(r.strike(), 0);
+  });
+
+  void it('a throwing event sink is a ledger fault: the grant is not given, nothing throws, REX still works', () => {
+    const r = doorRig();
+    let failing = true;
+    const record = r.sink.record.bind(r.sink);
+    r.sink.record = (kind, body) => {
+      if (failing) throw new Error('SQLITE_FULL: database or disk is full');
+      record(kind, body);
+    };
+    assert.doesNotThrow(() => r.badge(CARD.alice));
+    assert.equal(r.strike(), 0);
+    assert.deepEqual(r.door.status().faults, ['ledger']);
+    assert.match(r.door.status().fault_detail.ledger ?? '', /event sink failed: SQLITE_FULL/);
+    assert.equal(r.errors.length, 1);
+    r.pressRex();
+    assert.equal(r.strike(), 1, 'egress does not depend on the ledger');
+    r.clock.advance(10_000);
+    r.clock.advance(60_000);
+    r.openDoor(); // a forced-open alarm whose record fails must not throw out of the GPIO callback
+    r.closeDoor();
+    failing = false;
+    r.door.onLedgerRecovered();
+    r.badge(CARD.alice);
+    assert.equal(r.strike(), 1);
+    assert.deepEqual(r.sink.events.map((e) => e.kind), ['door.fault_cleared', 'door.access']);
   });
 
   void it('a failing strike write is reported, not thrown at the card reader', () => {

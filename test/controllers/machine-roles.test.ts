@@ -76,6 +76,40 @@ void describe('machine: maintainer out-of-service toggle', () => {
   });
 });
 
+void describe('machine: a failing event sink', () => {
+  void it('refuses a session that cannot be logged, drops a running one, and never throws', () => {
+    const r = machineRig({ mode: 'session' });
+    r.tap(CARD.alice);
+    assert.equal(r.relay(), 1);
+    const record = r.sink.record.bind(r.sink);
+    let failing = true;
+    r.sink.record = (kind, body) => {
+      if (failing) throw new Error('SQLITE_IOERR');
+      record(kind, body);
+    };
+    r.clock.advance(300_000); // the session times out; its record fails
+    assert.equal(r.relay(), 0);
+    assert.deepEqual(r.machine.status().faults, ['ledger']);
+    assert.doesNotThrow(() => r.tap(CARD.alice));
+    assert.equal(r.relay(), 0, 'no session that billing would never see');
+    failing = false;
+    r.machine.onLedgerRecovered();
+    r.tap(CARD.alice);
+    assert.equal(r.relay(), 1);
+  });
+
+  void it('a certification that cannot be recorded plays the denied pattern', () => {
+    const r = machineRig({ mode: 'card-present' });
+    r.tap(CARD.trainer);
+    r.sink.record = () => { throw new Error('SQLITE_BUSY'); };
+    r.board.clearHistory();
+    r.tap(CARD.bob);
+    r.clock.advance(2000);
+    assert.equal(r.board.history(23).filter((w) => w.level === 1).length, 3, 'denied: three beeps');
+    assert.equal(r.machine.status().trainer_window, false);
+  });
+});
+
 void describe('machine config', () => {
   void it('names the key and the range', () => {
     assert.throws(() => machineRig({ session_ms: 60_000, warning_ms: 40_000 }), {
