@@ -1,0 +1,205 @@
+// `gdo node list | requests | approve | revoke | request`: enrolling the organisation's door, machine and hub
+// nodes (issue 7). A node makes a signed enrolment request at first boot (agent/enrol/firstboot.ts); an admin
+// approves it here, which appends org/node.add with the provisioned roles and the site secret sealed to the
+// node's X25519 key. Requests travel as files (a USB stick: the node's boot partition holds a copy) so
+// approval works without any network.
+import { readFileSync, readdirSync, writeFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { approveEnrolment, checkRequest } from '../enrol/approve.ts';
+import { EnrolError, isEnrolError, type EnrolErrorCode } from '../enrol/errors.ts';
+import { STATE_FILES } from '../enrol/firstboot.ts';
+import { listProvisioned } from '../enrol/provisioned.ts';
+import { encodeEnrolmentRequest, parseEnrolmentRequest, type EnrolmentRequest } from '../enrol/request.ts';
+import { siteSecretPath } from '../enrol/site-secret.ts';
+import { isImageError } from '../../image-build/errors.ts';
+import type { KeyRecord } from '../ledger/dapp.ts';
+import { hex } from '../ledger/event.ts';
+import { Signer } from '../ledger/crypto.ts';
+import { onlyFlags, str, UsageError, type Args } from './args.ts';
+import { passphrase, readKeyFile } from './keyfile.ts';
+import { dataDir, openLedger } from './ledger-cmds.ts';
+import type { Output } from './output.ts';
+import type { Command } from './registry.ts';
+
+/** Codes that mean "refused after checking" (exit 3); anything else is a plain failure (exit 1). */
+const REJECTIONS: ReadonlySet<EnrolErrorCode> = new Set<EnrolErrorCode>([
+  'ENROL_BAD_REQUEST', 'ENROL_BAD_SIGNATURE', 'ENROL_WRONG_ORG', 'ENROL_NOT_PROVISIONED', 'ENROL_BAD_TOKEN', 'ENROL_TOKEN_USED', 'ENROL_CONFLICT', 'ENROL_SEAL',
+]);
+
+/** Runs a command body and turns enrolment and image errors into one `gdo: CODE: message` line. */
+export async function withTypedErrors(body: () => Promise<number> | number): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (isEnrolError(err)) {
+      process.stderr.write(`gdo: ${err.code}: ${err.message}\n`);
+      return REJECTIONS.has(err.code) ? 3 : 1;
+    }
+    if (isImageError(err)) {
+      process.stderr.write(`gdo: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function readRequestFile(file: string): EnrolmentRequest {
+  let bytes: Buffer;
+  try { bytes = readFileSync(file); } catch (err) {
+    throw new EnrolError('ENROL_BAD_REQUEST', `cannot read request file ${file}: ${(err as Error).message}`);
+  }
+  return parseEnrolmentRequest(bytes, file);
+}
+
+async function operatorSigner(a: Args): Promise<Signer> {
+  const keyPath = str(a, 'key', join(dataDir(a), 'operator.key'));
+  return new Signer(readKeyFile(keyPath, await passphrase(a.flags, 'operator key')));
+}
+
+interface NodeRow { name: string; roles: string[]; state: 'enrolled' | 'revoked' | 'provisioned'; key?: string; kx?: string; siteSecret?: boolean; provisionedAt?: string }
+
+function cmdList(a: Args, out: Output): number {
+  onlyFlags(a, ['data', 'json']);
+  const l = openLedger(a);
+  try {
+    const rows: NodeRow[] = [];
+    const enrolledNames = new Set<string>();
+    for (const [k, rec] of l.scan<KeyRecord>('org/key/')) {
+      if (rec.kind !== 'node') continue;
+      const key = k.slice('org/key/'.length);
+      const box = l.get<{ kx: string | null }>(`org/box/${key}`);
+      rows.push({ name: rec.name, roles: rec.roles, state: rec.revoked ? 'revoked' : 'enrolled', key, ...(box?.kx ? { kx: box.kx } : {}), siteSecret: box !== undefined });
+      if (!rec.revoked) enrolledNames.add(rec.name);
+    }
+    for (const p of listProvisioned(dataDir(a))) {
+      if (enrolledNames.has(p.name) || (p.approved && rows.some((r) => r.key === p.approved?.key))) continue;
+      rows.push({ name: p.name, roles: p.roles, state: 'provisioned', provisionedAt: p.provisionedAt });
+    }
+    rows.sort((x, y) => (x.name === y.name ? x.state.localeCompare(y.state) : x.name < y.name ? -1 : 1));
+    out.result(rows, () => rows.length === 0 ? 'no nodes (gdo provision --node NAME ... to make one)'
+      : rows.map((r) => `${r.name.padEnd(24)} ${r.roles.join(',').padEnd(18)} ${r.state.padEnd(11)} ${r.key ? r.key.slice(0, 16) : `provisioned ${r.provisionedAt ?? ''}, awaiting its request`}`).join('\n'));
+  } finally { l.close(); }
+  return 0;
+}
+
+interface RequestRow { file: string; name?: string; key?: string; roles?: string[]; at?: string; ok: boolean; verdict: string }
+
+function cmdRequests(a: Args, out: Output): number {
+  onlyFlags(a, ['data', 'json', 'dir']);
+  const dir = str(a, 'dir', join(dataDir(a), 'requests'));
+  let files: string[];
+  try { files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort(); } catch (err) {
+    throw new UsageError(`cannot list requests in ${dir}: ${(err as Error).message} (pass --dir DIR: e.g. a USB stick with the nodes' gdo/enrol-request.json files)`);
+  }
+  const l = openLedger(a);
+  try {
+    const rows: RequestRow[] = files.map((f) => {
+      const file = join(dir, f);
+      try {
+        const req = readRequestFile(file);
+        const row = { file, name: req.name, key: req.key, roles: req.roles, at: req.at };
+        try {
+          checkRequest(l, dataDir(a), req.name, req);
+          return { ...row, ok: true, verdict: `ready: gdo node approve ${req.name} --request ${file}` };
+        } catch (err) {
+          if (!isEnrolError(err)) throw err;
+          return { ...row, ok: false, verdict: `${err.code}: ${err.message}` };
+        }
+      } catch (err) {
+        if (!isEnrolError(err)) throw err;
+        return { file, ok: false, verdict: `${err.code}: ${err.message}` };
+      }
+    });
+    out.result(rows, () => rows.length === 0 ? `no enrolment requests in ${dir}`
+      : rows.map((r) => `${(r.name ?? '?').padEnd(24)} ${(r.key ?? '').slice(0, 16).padEnd(16)} ${r.verdict}`).join('\n'));
+  } finally { l.close(); }
+  return 0;
+}
+
+async function cmdApprove(a: Args, out: Output): Promise<number> {
+  onlyFlags(a, ['data', 'json', 'request', 'key', 'passphrase-file']);
+  const name = a.pos[0];
+  if (!name || a.pos.length > 1) throw new UsageError('usage: gdo node approve NAME --request FILE');
+  const req = readRequestFile(str(a, 'request'));
+  const l = openLedger(a);
+  try {
+    // Everything that can refuse the request is checked before the passphrase is asked for.
+    checkRequest(l, dataDir(a), name, req);
+    const signer = await operatorSigner(a);
+    const r = approveEnrolment({ ledger: l, dataDir: dataDir(a), name, request: req, signer });
+    if (r.siteSecretCreated) process.stderr.write(`gdo: note: ${siteSecretPath(dataDir(a))} did not exist; made a new site secret (back it up: badge hashes depend on it)\n`);
+    out.result({ name, key: r.key, roles: r.roles, event: r.event, siteSecretCreated: r.siteSecretCreated },
+      () => `enrolled '${name}' (${r.roles.join(',')}) with key ${r.key.slice(0, 16)}: event ${r.event.slice(0, 12)}; the node picks it up at its next sync`);
+  } finally { l.close(); }
+  return 0;
+}
+
+async function cmdRevoke(a: Args, out: Output): Promise<number> {
+  onlyFlags(a, ['data', 'json', 'reason', 'key', 'passphrase-file']);
+  const who = a.pos[0];
+  if (!who || a.pos.length > 1) throw new UsageError('usage: gdo node revoke NAME|KEY [--reason TEXT]');
+  const reason = a.flags.has('reason') ? str(a, 'reason') : undefined;
+  const l = openLedger(a);
+  try {
+    const key = /^[0-9a-f]{64}$/.test(who) ? who : l.get<string>(`org/node/${who}`);
+    if (!key) throw new EnrolError('ENROL_CONFLICT', `no node named '${who}' was ever enrolled (gdo node list)`);
+    const rec = l.get<KeyRecord>(`org/key/${key}`);
+    if (!rec) throw new EnrolError('ENROL_CONFLICT', `key ${key.slice(0, 12)} is not a key of this organisation`);
+    if (rec.kind !== 'node') throw new EnrolError('ENROL_CONFLICT', `key ${key.slice(0, 12)} is an admin key; gdo node revoke only revokes nodes`);
+    if (rec.revoked) throw new EnrolError('ENROL_CONFLICT', `node '${rec.name}' (key ${key.slice(0, 12)}) is already revoked`);
+    const signer = await operatorSigner(a);
+    const { event, result } = l.append(signer, 'org', 'key.revoke', reason === undefined ? { key } : { key, reason });
+    if (result.status !== 'accepted') throw new EnrolError('ENROL_CONFLICT', `the ledger refused org/key.revoke: ${result.code ?? result.status} ${result.message ?? ''}`.trim());
+    out.result({ name: rec.name, key, event: hex(event.id) }, () => `revoked node '${rec.name}' (key ${key.slice(0, 16)}): event ${hex(event.id).slice(0, 12)}`);
+  } finally { l.close(); }
+  return 0;
+}
+
+/** On the node: its own request, to carry to the admin (e.g. on a USB stick). */
+function cmdRequest(a: Args, out: Output): number {
+  onlyFlags(a, ['state', 'json', 'out']);
+  const state = str(a, 'state', process.env.GDO_DATA ?? '/var/lib/gdo');
+  const file = join(state, STATE_FILES.request);
+  if (!statSync(file, { throwIfNoEntry: false })) throw new EnrolError('ENROL_NO_BOOTSTRAP', `${file} does not exist: first boot has not run on this node (gdo firstboot)`);
+  const req = readRequestFile(file);
+  const bytes = encodeEnrolmentRequest(req);
+  const dest = a.flags.get('out');
+  if (typeof dest === 'string') {
+    const tmp = `${dest}.tmp-${process.pid}`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, dest);
+    out.result({ file: dest, name: req.name, key: req.key }, () => `wrote the enrolment request of '${req.name}' to ${dest}`);
+  } else if (out.json) {
+    out.result(req, () => '');
+  } else {
+    process.stdout.write(`${bytes.toString('utf8')}\n`);
+  }
+  return 0;
+}
+
+export const nodeCommands: Command[] = [{
+  name: 'node',
+  summary: 'enrol door, machine and hub nodes: list, requests, approve, revoke',
+  subcommands: ['list', 'requests', 'approve', 'revoke', 'request'],
+  help: `usage: gdo node <list|requests|approve|revoke|request> [--data DIR] [--json]
+  list                            nodes with their roles: enrolled, revoked, or provisioned and awaiting a request
+  requests [--dir DIR]            check the enrolment requests in DIR (default DATA/requests), e.g. a USB stick
+                                  holding nodes' gdo/enrol-request.json files
+  approve NAME --request FILE     verify the request (signature, org, the token provisioned for NAME) and sign
+                                  org/node.add with the provisioned roles and the site secret sealed to the node
+  revoke NAME|KEY [--reason TEXT] sign org/key.revoke for the node's key
+  request [--state DIR] [--out FILE]
+                                  on a node: print (or write) its own enrolment request
+Signing commands use the operator key (--key FILE, default DATA/operator.key) and its passphrase
+(GDO_PASSPHRASE or --passphrase-file F). Exit 3 when a request is refused.`,
+  run: (sub, a, out) => withTypedErrors(() => {
+    switch (sub) {
+      case 'list': return cmdList(a, out);
+      case 'requests': return cmdRequests(a, out);
+      case 'approve': return cmdApprove(a, out);
+      case 'revoke': return cmdRevoke(a, out);
+      case 'request': return cmdRequest(a, out);
+      default: throw new UsageError(`unknown subcommand 'gdo node ${sub ?? ''}'`);
+    }
+  }),
+}];

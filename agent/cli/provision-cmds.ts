@@ -1,0 +1,90 @@
+// `gdo provision`: one device's bootstrap onto a built image or a running Pi's root (provisioning/provision.ts).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EnrolError } from '../enrol/errors.ts';
+import { parseRoles } from '../enrol/fields.ts';
+import { provisionNode } from '../../provisioning/provision.ts';
+import { onlyFlags, str, UsageError, type Args } from './args.ts';
+import { withTypedErrors } from './node-cmds.ts';
+import { dataDir, openLedger } from './ledger-cmds.ts';
+import type { Output } from './output.ts';
+import type { Command } from './registry.ts';
+
+/** A secret from a file: one trailing newline dropped (what `echo secret > file` leaves). */
+function secretFile(a: Args, flag: string): string {
+  const path = str(a, flag);
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (err) {
+    throw new UsageError(`--${flag} ${path} cannot be read: ${(err as Error).message}`);
+  }
+  text = text.replace(/\r?\n$/, '');
+  if (text === '') throw new UsageError(`--${flag} ${path} is empty`);
+  return text;
+}
+
+function siteConfig(a: Args): Record<string, unknown> | undefined {
+  const explicit = a.flags.has('site');
+  const path = explicit ? str(a, 'site') : join(dataDir(a), 'site.json');
+  if (!explicit && !existsSync(path)) return undefined;
+  let v: unknown;
+  try { v = JSON.parse(readFileSync(path, 'utf8')); } catch (err) {
+    throw new EnrolError('ENROL_PROVISION', `site file ${path} is not readable JSON: ${(err as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new EnrolError('ENROL_PROVISION', `site file ${path} must hold a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function needs(a: Args, flag: string, other: string): void {
+  if (a.flags.has(flag) && !a.flags.has(other)) throw new UsageError(`--${flag} needs --${other}`);
+}
+
+async function cmdProvision(a: Args, out: Output): Promise<number> {
+  onlyFlags(a, ['image', 'target', 'node', 'role', 'hostname', 'broker', 'broker-user', 'broker-pass-file', 'wifi-ssid', 'wifi-psk-file', 'wifi-country', 'site', 'data', 'force', 'json']);
+  if (a.flags.has('image') === a.flags.has('target')) throw new UsageError('give exactly one of --image FILE (a built gdo image) or --target DIR (the mounted root of a running Pi)');
+  needs(a, 'broker-user', 'broker');
+  needs(a, 'broker-pass-file', 'broker');
+  needs(a, 'wifi-psk-file', 'wifi-ssid');
+  needs(a, 'wifi-ssid', 'wifi-psk-file');
+  needs(a, 'wifi-country', 'wifi-ssid');
+  const name = str(a, 'node');
+  const roles = parseRoles(str(a, 'role'));
+  const broker = a.flags.has('broker') ? {
+    url: str(a, 'broker'),
+    username: str(a, 'broker-user', name),
+    ...(a.flags.has('broker-pass-file') ? { password: secretFile(a, 'broker-pass-file') } : {}),
+  } : undefined;
+  const wifi = a.flags.has('wifi-ssid') ? {
+    ssid: str(a, 'wifi-ssid'), psk: secretFile(a, 'wifi-psk-file'), ...(a.flags.has('wifi-country') ? { country: str(a, 'wifi-country') } : {}),
+  } : undefined;
+  const site = siteConfig(a);
+  const l = openLedger(a);
+  try {
+    const r = await provisionNode({
+      ledger: l, dataDir: dataDir(a), name, roles,
+      ...(a.flags.has('hostname') ? { hostname: str(a, 'hostname') } : {}),
+      ...(broker ? { broker } : {}), ...(wifi ? { wifi } : {}), ...(site ? { site } : {}),
+      ...(a.flags.has('image') ? { image: str(a, 'image') } : { target: str(a, 'target') }),
+      force: a.flags.get('force') === true,
+    });
+    for (const n of r.notes) process.stderr.write(`gdo: note: ${n}\n`);
+    out.result(r, () => `provisioned '${r.name}' (${r.roles.join(',')}, hostname ${r.hostname}) in ${r.where}\n`
+      + `  its bootstrap: ${r.bootstrap}; on first boot it asks to enrol: gdo node approve ${r.name} --request FILE`);
+  } finally { l.close(); }
+  return 0;
+}
+
+export const provisionCommands: Command[] = [{
+  name: 'provision',
+  summary: "write one node's bootstrap onto a built image or a running Pi",
+  booleans: ['force'],
+  help: `usage: gdo provision (--image OUT.img | --target DIR) --node NAME --role door|machine|hub[,ROLE]
+         [--hostname H] [--broker URL [--broker-user U] [--broker-pass-file F]]
+         [--wifi-ssid S --wifi-psk-file F [--wifi-country CC]] [--site site.json] [--data DIR] [--force] [--json]
+Writes the node's bootstrap (organisation and genesis, site config, broker address and credentials, a one-time
+enrolment token, hostname, Wi-Fi) to gdo/bootstrap.json on the image's boot partition (no root needed), or to
+DIR/boot/firmware/gdo/bootstrap.json (mode 0600) for a Pi that already runs Raspberry Pi OS (install gdo there
+with provisioning/install.sh). Never a private key: the node makes its own at first boot. The token's hash is
+kept in DATA/provisioned/NAME.json for gdo node approve. --broker-user defaults to the node name; the site
+config defaults to DATA/site.json when it exists. --force replaces a bootstrap already there.`,
+  run: (_sub, a, out) => withTypedErrors(() => cmdProvision(a, out)),
+}];

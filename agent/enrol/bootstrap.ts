@@ -1,0 +1,96 @@
+// A node's bootstrap: everything one device needs to join the organisation, written by `gdo provision`
+// onto the boot partition (gdo/bootstrap.json) or a running Pi's /boot/firmware, and moved under the node's
+// state directory with mode 0600 by first boot (IMAGE.md: per-device secrets go on bootfs at flash time).
+// It never holds a private key: the node makes its own keys on the device.
+//
+// {v: 1, org, genesis, node: {name, roles, hostname}, token, provisionedAt,
+//  site?: {...}, broker?: {url, username?, password?}, wifi?: {ssid, psk, country?}}
+// org       hex genesis id; genesis the raw genesis event (hex), the trust anchor the node's ledger starts from
+// token     one-time enrolment token (hex, 32 bytes); the admin keeps only its SHA-256 (provisioned.ts)
+// site      the site configuration (/etc/gdo/site.json on the node)
+import { decodeEvent, hex } from '../ledger/event.ts';
+import { EnrolError } from './errors.ts';
+import { FieldReader, type NodeRole } from './fields.ts';
+
+export const BOOTSTRAP_VERSION = 1;
+/** The genesis is at most one event (64 KiB) and the rest is small. */
+export const MAX_BOOTSTRAP_BYTES = 160 * 1024;
+
+export interface Bootstrap {
+  v: 1;
+  org: string;
+  genesis: string;
+  node: { name: string; roles: NodeRole[]; hostname: string };
+  token: string;
+  provisionedAt: string;
+  site?: Record<string, unknown>;
+  broker?: { url: string; username?: string; password?: string };
+  wifi?: { ssid: string; psk: string; country?: string };
+}
+
+const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const BROKER_URL = /^(mqtts?|wss?):\/\/[^\s/]+(:\d+)?(\/\S*)?$/;
+
+export function validateBootstrap(value: unknown, where: string): Bootstrap {
+  const f: FieldReader = new FieldReader('ENROL_BAD_BOOTSTRAP', where);
+  const o = f.object(value, 'the bootstrap');
+  f.only(o, '', ['v', 'org', 'genesis', 'node', 'token', 'provisionedAt', 'site', 'broker', 'wifi']);
+  if (o.v !== BOOTSTRAP_VERSION) f.fail('v', `${BOOTSTRAP_VERSION}`, o.v);
+  const org = f.hex(o.org, 'org', 32);
+  if (typeof o.genesis !== 'string' || !/^([0-9a-f]{2})+$/.test(o.genesis)) f.fail('genesis', 'the raw genesis event in lowercase hex', o.genesis);
+  let genesisId: string;
+  try {
+    const ev = decodeEvent(Buffer.from(o.genesis, 'hex'));
+    if (ev.dapp !== 'org' || ev.type !== 'genesis') f.fail('genesis', 'an org/genesis event', `${ev.dapp}/${ev.type}`);
+    genesisId = hex(ev.id);
+  } catch (err) {
+    if (err instanceof EnrolError) throw err;
+    throw new EnrolError('ENROL_BAD_BOOTSTRAP', `${where}: genesis does not decode as a ledger event: ${(err as Error).message}`);
+  }
+  if (genesisId !== org) throw new EnrolError('ENROL_WRONG_ORG', `${where}: the genesis event is ${genesisId.slice(0, 12)}, not the org ${org.slice(0, 12)} the bootstrap names`);
+  const n = f.object(o.node, 'node');
+  f.only(n, 'node', ['name', 'roles', 'hostname']);
+  const node = {
+    name: f.name(n.name, 'node.name'),
+    roles: f.roles(n.roles, 'node.roles'),
+    hostname: f.str(n.hostname, 'node.hostname', 63, HOSTNAME, 'a hostname (a-z, 0-9, - inside; at most 63 characters)'),
+  };
+  const out: Bootstrap = {
+    v: BOOTSTRAP_VERSION, org, genesis: o.genesis, node, token: f.hex(o.token, 'token', 32), provisionedAt: f.time(o.provisionedAt, 'provisionedAt'),
+  };
+  if (o.site !== undefined) out.site = f.object(o.site, 'site');
+  if (o.broker !== undefined) {
+    const b = f.object(o.broker, 'broker');
+    f.only(b, 'broker', ['url', 'username', 'password']);
+    out.broker = { url: f.str(b.url, 'broker.url', 255, BROKER_URL, 'an mqtt://, mqtts://, ws:// or wss:// URL such as mqtts://hub.local:8883') };
+    const username = f.optStr(b.username, 'broker.username', 128);
+    const password = f.optStr(b.password, 'broker.password', 1024);
+    if (username !== undefined) out.broker.username = username;
+    if (password !== undefined) out.broker.password = password;
+  }
+  if (o.wifi !== undefined) {
+    const w = f.object(o.wifi, 'wifi');
+    f.only(w, 'wifi', ['ssid', 'psk', 'country']);
+    const ssid = f.str(w.ssid, 'wifi.ssid', 32, /^[^\n\r]+$/, 'a network name of 1 to 32 characters on one line');
+    if (Buffer.byteLength(ssid) > 32) f.fail('wifi.ssid', 'at most 32 bytes', ssid);
+    // WPA2-PSK: a passphrase of 8-63 printable ASCII characters, or the 64-hex-digit key itself.
+    const psk = f.str(w.psk, 'wifi.psk', 64, /^([\x20-\x7e]{8,63}|[0-9a-fA-F]{64})$/, 'a WPA passphrase of 8 to 63 printable ASCII characters (or 64 hex digits)');
+    out.wifi = { ssid, psk };
+    const country = f.optStr(w.country, 'wifi.country', 2, /^[A-Z]{2}$/, 'a two-letter country code such as GB or DE');
+    if (country !== undefined) out.wifi.country = country;
+  }
+  return out;
+}
+
+export function parseBootstrap(bytes: Buffer, where: string): Bootstrap {
+  if (bytes.length > MAX_BOOTSTRAP_BYTES) throw new EnrolError('ENROL_BAD_BOOTSTRAP', `${where}: ${bytes.length} bytes, more than a bootstrap may have (${MAX_BOOTSTRAP_BYTES})`);
+  let value: unknown;
+  try { value = JSON.parse(bytes.toString('utf8')); } catch (err) {
+    throw new EnrolError('ENROL_BAD_BOOTSTRAP', `${where}: not JSON (${(err as Error).message})`);
+  }
+  return validateBootstrap(value, where);
+}
+
+export function encodeBootstrap(b: Bootstrap): Buffer {
+  return Buffer.from(`${JSON.stringify(b, null, 2)}\n`, 'utf8');
+}

@@ -1,0 +1,131 @@
+// `gdo provision`: one device's bootstrap (agent/enrol/bootstrap.ts) written onto a built image's boot
+// partition (--image) or into the root of a Pi that already runs Raspberry Pi OS (--target), and the
+// admin's record of its enrolment token (agent/enrol/provisioned.ts) so `gdo node approve` can check it.
+// The record is written first and put back as it was if the bootstrap cannot be written: a device never
+// holds a token its admin cannot check.
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { hex } from '../agent/ledger/event.ts';
+import type { Ledger } from '../agent/ledger/ledger.ts';
+import { encodeBootstrap, validateBootstrap, type Bootstrap } from '../agent/enrol/bootstrap.ts';
+import { writeFileDurable } from '../agent/enrol/durable.ts';
+import { EnrolError } from '../agent/enrol/errors.ts';
+import type { NodeRole } from '../agent/enrol/fields.ts';
+import { readProvisioned, removeProvisioned, writeProvisioned, type ProvisionedRecord } from '../agent/enrol/provisioned.ts';
+import { newToken, tokenHash } from '../agent/enrol/token.ts';
+import { BOOTSTRAP_ON_BOOTFS } from '../image-build/payload.ts';
+import { openGdoImage, readImageBootstrap, writeImageBootstrap } from './image-bootstrap.ts';
+
+/** Where the boot partition is mounted on Raspberry Pi OS Bookworm and later (IMAGE.md). */
+export const TARGET_BOOT = 'boot/firmware';
+
+export interface ProvisionInput {
+  ledger: Ledger; // the admin's ledger: the org and its genesis
+  dataDir: string; // where the provisioning record goes
+  name: string;
+  roles: NodeRole[];
+  hostname?: string; // default: the node name
+  broker?: { url: string; username?: string; password?: string };
+  wifi?: { ssid: string; psk: string; country?: string };
+  site?: Record<string, unknown>;
+  image?: string;
+  target?: string;
+  /** Replace a bootstrap already on the image or target. */
+  force?: boolean;
+  now?: () => number;
+}
+
+export interface ProvisionResult {
+  name: string;
+  roles: NodeRole[];
+  hostname: string;
+  org: string;
+  via: 'image' | 'target';
+  where: string;
+  /** The bootstrap's path on the device. */
+  bootstrap: string;
+  tokenSha256: string;
+  notes: string[];
+}
+
+function describeExisting(bytes: Buffer): string {
+  try {
+    const name = (JSON.parse(bytes.toString('utf8')) as { node?: { name?: unknown } }).node?.name;
+    return typeof name === 'string' ? `node '${name}'` : 'an unreadable bootstrap';
+  } catch { return 'an unreadable bootstrap'; }
+}
+
+export function makeBootstrap(input: ProvisionInput, token: string, at: string): Bootstrap {
+  const org = input.ledger.orgId;
+  if (!org) throw new EnrolError('ENROL_PROVISION', 'the ledger has no genesis yet: run gdo init first');
+  const genesis = input.ledger.getEvent(org);
+  if (!genesis) throw new EnrolError('ENROL_PROVISION', `the ledger lacks its own genesis event ${hex(org).slice(0, 12)}`);
+  const value: Record<string, unknown> = {
+    v: 1, org: hex(org), genesis: genesis.raw.toString('hex'),
+    node: { name: input.name, roles: input.roles, hostname: input.hostname ?? input.name },
+    token, provisionedAt: at,
+  };
+  if (input.site) value.site = input.site;
+  if (input.broker) value.broker = input.broker;
+  if (input.wifi) value.wifi = input.wifi;
+  // The same validation first boot applies: a bootstrap the node would refuse is never written.
+  return validateBootstrap(value, 'the bootstrap for this node');
+}
+
+function checkTarget(target: string): string {
+  const st = statSync(target, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) throw new EnrolError('ENROL_PROVISION', `--target ${target} is not a directory (the mounted root of a Raspberry Pi OS system)`);
+  const boot = join(target, TARGET_BOOT);
+  if (!statSync(boot, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new EnrolError('ENROL_PROVISION', `--target ${target} has no ${TARGET_BOOT}: it is not the root of Raspberry Pi OS Bookworm or later (mount the boot partition there too)`);
+  }
+  return boot;
+}
+
+export async function provisionNode(input: ProvisionInput): Promise<ProvisionResult> {
+  if ((input.image === undefined) === (input.target === undefined)) throw new EnrolError('ENROL_PROVISION', 'give exactly one of --image FILE or --target DIR');
+  const at = new Date((input.now ?? Date.now)()).toISOString();
+  const token = newToken();
+  const boot = makeBootstrap(input, token, at);
+  const bytes = encodeBootstrap(boot);
+  const notes: string[] = [];
+
+  // Check the destination before recording anything.
+  const img = input.image === undefined ? undefined : await openGdoImage(input.image);
+  let targetFile: string | undefined;
+  if (img) {
+    const old = await readImageBootstrap(img);
+    if (old && !input.force) throw new EnrolError('ENROL_PROVISION', `${input.image} already holds the bootstrap of ${describeExisting(old)}; pass --force to replace it, or start from a fresh copy of the built image`);
+  } else {
+    const target = resolve(input.target!);
+    targetFile = join(checkTarget(target), BOOTSTRAP_ON_BOOTFS);
+    if (existsSync(targetFile) && !input.force) {
+      throw new EnrolError('ENROL_PROVISION', `${targetFile} already holds the bootstrap of ${describeExisting(readFileSync(targetFile))}; pass --force to replace it`);
+    }
+    if (!existsSync(join(target, 'opt/gdo/bin/gdo'))) notes.push(`gdo is not installed under ${target} yet: run provisioning/install.sh on the Pi (see provisioning/README.md)`);
+  }
+
+  const previous = readProvisioned(input.dataDir, input.name);
+  if (previous?.approved) notes.push(`'${input.name}' was enrolled with key ${previous.approved.key.slice(0, 12)}; revoke that key (gdo node revoke ${input.name}) before approving the new device`);
+  const record: ProvisionedRecord = {
+    v: 1, name: input.name, roles: boot.node.roles, hostname: boot.node.hostname, tokenSha256: tokenHash(token), provisionedAt: at,
+    via: img ? 'image' : 'target', where: resolve(input.image ?? input.target!),
+  };
+  writeProvisioned(input.dataDir, record);
+  try {
+    if (img) {
+      await writeImageBootstrap(img, bytes);
+    } else {
+      mkdirSync(join(targetFile!, '..'), { recursive: true, mode: 0o700 });
+      writeFileDurable(targetFile!, bytes, 0o600);
+    }
+  } catch (err) {
+    if (previous) writeProvisioned(input.dataDir, previous);
+    else removeProvisioned(input.dataDir, input.name);
+    throw err;
+  }
+  return {
+    name: input.name, roles: boot.node.roles, hostname: boot.node.hostname, org: boot.org, via: record.via, where: record.where,
+    bootstrap: img ? `/boot/firmware${BOOTSTRAP_ON_BOOTFS}` : targetFile!, tokenSha256: record.tokenSha256, notes,
+  };
+}
