@@ -32,8 +32,11 @@ export interface Pn532SimulatorOptions {
   startAsleep?: boolean;
   /** Drop the first SAMConfiguration after a wake-up, as real modules often do. */
   loseFirstSamAfterWake?: boolean;
-  /** Answers InDataExchange for the selected card; default returns 90 00. */
-  onDataExchange?: (data: Buffer) => Buffer;
+  /**
+   * Answers InDataExchange for the selected card; default returns 90 00. Return `{ status, data }` to set
+   * the status byte (§7.1: error bits 0-5, MI bit 6 for chained data).
+   */
+  onDataExchange?: (data: Buffer) => Buffer | { status: number; data: Buffer };
   clock?: Clock;
 }
 
@@ -52,7 +55,7 @@ export class Pn532Simulator {
   readonly stats: SimulatorStats = { commands: {}, wakeUps: 0, resets: 0, acksFromHost: 0, nacksFromHost: 0 };
   private readonly firmware: FirmwareVersion;
   private readonly opts: Required<Pick<Pn532SimulatorOptions, 'ackDelayMs' | 'responseDelayMs' | 'chunkDelayMs' | 'loseFirstSamAfterWake'>>;
-  private readonly onDataExchange: (data: Buffer) => Buffer;
+  private readonly onDataExchange: (data: Buffer) => Buffer | { status: number; data: Buffer };
   private readonly clock: Clock;
   private readonly parser = new FrameParser((frame) => this.onFrame(frame));
   private readonly output = new Listeners<[Buffer]>();
@@ -259,7 +262,10 @@ export class Pn532Simulator {
         return Buffer.from([0x00]);
       case Command.InDataExchange:
         if (!this.card || !this.selected || p[0] !== 1) return Buffer.from([0x27]); // §7.1: not acceptable in this context
-        return Buffer.concat([Buffer.from([0x00]), this.onDataExchange(p.subarray(1))]);
+        {
+          const r = this.onDataExchange(p.subarray(1));
+          return Buffer.isBuffer(r) ? Buffer.concat([Buffer.from([0x00]), r]) : Buffer.concat([Buffer.from([r.status]), r.data]);
+        }
       default:
         return 'app-error';
     }

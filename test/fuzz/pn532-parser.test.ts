@@ -9,17 +9,29 @@
 // through with probability 1/256 (a limit of the PN532 link, UM0701-02 §6.2.1.1), so no parser can
 // promise the invariant for them.
 //
-// GDO_FUZZ_SCALE (default 1) multiplies the stream count; GDO_FUZZ_SEED replays a run.
+// A second campaign drives the protocol core (Pn532.inListPassiveTarget) against a device that answers
+// each command with garbage, stale replies before the ACK, corrupted replies (which the core NACKs and the
+// device resends intact, as the chip does) or nothing: every card the core returns must be the one in the
+// intact reply to that very command.
+//
+// GDO_FUZZ_SCALE (default 1: 100,000 streams and 2,000 driver dialogs; `npm run fuzz` runs 10x, so the
+// full campaign feeds 1,000,000 streams) multiplies the counts; GDO_FUZZ_SEED replays a run.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command, decodeTargetsA, encodeTargetsA, type TargetA } from '../../drivers/pn532/commands.ts';
 import { Pn532Error } from '../../drivers/pn532/errors.ts';
 import { ACK_FRAME, APP_ERROR_FRAME, encodeResponse, NACK_FRAME, TFI_PN532_TO_HOST } from '../../drivers/pn532/frame.ts';
 import { FrameParser, type ParsedFrame } from '../../drivers/pn532/frame-parser.ts';
+import { FakeClock } from '../../drivers/gpio/fake-clock.ts';
+import { Pn532 } from '../../drivers/pn532/pn532.ts';
+import { MemoryTransport } from '../../drivers/serial/memory-transport.ts';
+import { ACK_FRAME as HOST_ACK, NACK_FRAME as HOST_NACK, encodeCommand } from '../../drivers/pn532/frame.ts';
+import { runUntil } from '../drivers/pn532/fake-time.ts';
 import { prng } from '../helpers/prng.ts';
 
 const SCALE = Math.max(0.001, Number(process.env.GDO_FUZZ_SCALE ?? '1') || 1);
-const STREAMS = Math.round(1_000_000 * SCALE);
+const STREAMS = Math.round(100_000 * SCALE);
+const DIALOGS = Math.round(2_000 * SCALE);
 const SEED = process.env.GDO_FUZZ_SEED ? Number(process.env.GDO_FUZZ_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 
 
@@ -154,4 +166,85 @@ void test(`parser fuzz: ${STREAMS} random and mutated streams (seed ${SEED})`, (
   }
   const seconds = (performance.now() - started) / 1000;
   t.diagnostic(`${STREAMS} streams, ${bytesFed} bytes, ${corruptedFrames} corrupted card frames, ${seconds.toFixed(1)} s, seed ${SEED}`);
+});
+
+/**
+ * One dialog: the host sends InListPassiveTarget; the device answers with a random mix of noise, a stale
+ * card reply before its ACK, the ACK (or not), and the real reply intact, corrupted or missing. A host NACK
+ * gets the intact reply again. Returns the UID of the intact reply, if one was ever sent.
+ */
+function fuzzDevice(rng: Rng, clock: FakeClock) {
+  const out = new Set<(b: Buffer) => void>();
+  let truth: string | undefined;
+  let intact: Buffer | undefined;
+  const emit = (b: Buffer, delay: number): void => {
+    const send = (): void => { for (const l of out) l(b); };
+    if (delay === 0) send(); else clock.setTimeout(send, delay);
+  };
+  const hostFrames = new FrameParser((f) => {
+    if (f.kind === 'nack' && intact) emit(intact, 1);
+    if (f.kind !== 'data' || f.body[0] !== Command.InListPassiveTarget) return;
+    const target = randomTarget(rng, 1);
+    const reply = encodeResponse(Command.InListPassiveTarget, encodeTargetsA([target]));
+    const parts: Buffer[] = [];
+    if (int(rng, 3) === 0) parts.push(bytes(rng, int(rng, 40)));
+    if (int(rng, 3) === 0) parts.push(encodeResponse(Command.InListPassiveTarget, encodeTargetsA([randomTarget(rng, 1)]))); // stale
+    const acked = int(rng, 8) !== 0;
+    if (acked) parts.push(HOST_ACK);
+    if (int(rng, 4) === 0) parts.push(bytes(rng, int(rng, 40)));
+    const fate = int(rng, 4); // 0 intact, 1 corrupted (resent intact on NACK), 2 missing, 3 intact
+    intact = undefined;
+    if (acked && fate !== 2) {
+      intact = reply;
+      truth = target.uid.toString('hex');
+      if (fate === 1) {
+        const bad = Buffer.from(reply);
+        const at = 3 + int(rng, bad.length - 4); // LEN .. DCS
+        bad[at] = (bad[at]! ^ (1 + int(rng, 255))) & 0xff;
+        parts.push(bad);
+      } else {
+        parts.push(reply);
+      }
+    }
+    const stream = Buffer.concat(parts);
+    let at = 0; // in order, some chunks at once, some a little later, as a UART delivers them
+    for (let i = 0; i < stream.length; ) {
+      const n = 1 + int(rng, 24);
+      at += int(rng, 3);
+      emit(stream.subarray(i, i + n), at);
+      i += n;
+    }
+  });
+  return {
+    device: { receive: (b: Buffer) => hostFrames.push(b), onOutput: (l: (b: Buffer) => void) => { out.add(l); return () => out.delete(l); } },
+    truth: () => truth,
+  };
+}
+
+void test(`driver fuzz: ${DIALOGS} InListPassiveTarget dialogs with noise, stale, corrupted and lost replies (seed ${SEED})`, async (t) => {
+  const rng = prng(SEED ^ 0x9e3779b9);
+  let cards = 0;
+  let errors = 0;
+  for (let i = 0; i < DIALOGS; i++) {
+    const clock = new FakeClock();
+    const dev = fuzzDevice(rng, clock);
+    const transport = new MemoryTransport(dev.device);
+    await transport.open();
+    const pn532 = new Pn532({ transport, clock, ackTimeoutMs: 20, responseTimeoutMs: 40, sendAttempts: 2, nackRetries: 2 });
+    let result: { targets?: TargetA[]; error?: unknown } | undefined;
+    pn532.inListPassiveTarget().then((targets) => { result = { targets }; }, (error: unknown) => { result = { error }; });
+    await runUntil(clock, () => result !== undefined, 'the command to finish', 10_000);
+    const where = `GDO_FUZZ_SEED=${SEED} dialog #${i}`;
+    if (result!.error !== undefined) {
+      errors++;
+      if (!(result!.error instanceof Pn532Error)) assert.fail(`${where}: threw ${String(result!.error)}`);
+      continue;
+    }
+    for (const target of result!.targets!) {
+      cards++;
+      if (target.uid.toString('hex') !== dev.truth()) assert.fail(`${where}: reported UID ${target.uid.toString('hex')}, the intact reply carried ${dev.truth() ?? 'none'}`);
+    }
+  }
+  assert.ok(cards > DIALOGS / 3, `only ${cards} cards came through: the fuzz is not exercising the success path`);
+  t.diagnostic(`${DIALOGS} dialogs: ${cards} cards reported (each the intact one), ${errors} typed errors, seed ${SEED}`);
 });

@@ -104,3 +104,29 @@ void test('garbage never accumulates: only a possible start is buffered', () => 
   parser.reset();
   assert.equal(parser.buffered, 0);
 });
+
+void test('an extended frame with a small LEN parses like its normal twin (§6.2.1.2: LENM LENL LCS)', () => {
+  // GetFirmwareVersion's reply in the extended layout: LENM 00, LENL 06, LCS FA (00 + 06 + FA = 0x100).
+  const extended = hex('00 00 FF FF FF 00 06 FA D5 03 32 01 06 07 E8 00');
+  assert.deepEqual(parseChunks([extended]).frames, [{ kind: 'data', tfi: 0xd5, body: hex('03 32 01 06 07'), extended: true }]);
+  const badLcs = hex('00 00 FF FF FF 00 06 FB D5 03 32 01 06 07 E8 00');
+  assert.deepEqual(valid(parseChunks([badLcs, FW_REPLY]).frames), [{ kind: 'data', tfi: 0xd5, body: hex('03 32 01 06 07'), extended: false }]);
+  assert.equal(parseChunks([badLcs]).frames[0]?.kind, 'invalid');
+  const badDcs = hex('00 00 FF FF FF 00 06 FA D5 03 32 01 06 07 E9 00');
+  assert.deepEqual(parseChunks([badDcs]).frames, [{ kind: 'invalid', reason: 'dcs' }]);
+});
+
+void test('an error frame between garbage and a reply, frames without postamble, back to back', () => {
+  const noPost = (f: Buffer): Buffer => f.subarray(0, f.length - 1);
+  const { frames } = parseChunks([hex('13 37'), APP_ERROR_FRAME, hex('AA 55'), noPost(FW_REPLY), noPost(ACK_FRAME), CARD_REPLY]);
+  assert.deepEqual(frames.map((f) => f.kind), ['app-error', 'data', 'ack', 'data']);
+});
+
+void test('an extended frame split byte by byte, preceded by a stale normal reply', () => {
+  const body = Buffer.alloc(263, 0x5a); // LEN 264: TFI + 263
+  body[0] = 0x41;
+  const ext = encodeFrame(0xd5, body);
+  const bytes = [...Buffer.concat([encodeResponse(0x4a, hex('00')), ext])].map((b) => Buffer.from([b]));
+  const { frames } = parseChunks(bytes);
+  assert.deepEqual(frames.map((f) => (f.kind === 'data' ? [f.body[0], f.body.length, f.extended] : f.kind)), [[0x4b, 2, false], [0x41, 263, true]]);
+});

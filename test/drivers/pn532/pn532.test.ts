@@ -80,6 +80,38 @@ void test('InListPassiveTarget with and without a card; InDataExchange status ha
   }
 });
 
+void test('InDataExchange: a reply longer than a normal frame arrives as an extended frame; MI and status errors', async () => {
+  const big = Buffer.alloc(262);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+  const replies: Array<Buffer | { status: number; data: Buffer }> = [big, { status: 0x40, data: hex('AF 01') }, { status: 0x01, data: Buffer.alloc(0) }];
+  const r = await rig({ onDataExchange: () => replies.shift()! });
+  try {
+    await r.pn532.init();
+    r.sim.present({ uid: hex('04 11 22 33 44 55 66'), ats: hex('06 75 77 81 02 80') });
+    await r.pn532.inListPassiveTarget();
+    const first = await r.pn532.inDataExchange(1, hex('90 AF 00 00 00'));
+    assert.deepEqual(first, { data: big, moreInformation: false }, '262 data bytes: TFI + 41 + status + 262 = 265, the extended maximum');
+    assert.deepEqual(await r.pn532.inDataExchange(1, hex('AF')), { data: hex('AF 01'), moreInformation: true });
+    await assert.rejects(r.pn532.inDataExchange(1, hex('AF')), { code: 'PN532_STATUS', status: 0x01, message: /status 0x01 \(target did not answer/ });
+  } finally {
+    await r.done();
+  }
+});
+
+void test('SAMConfiguration gives up after samAttempts with a timeout naming the command', async () => {
+  const r = await rig({}, { samAttempts: 2, sendAttempts: 1, ackTimeoutMs: 50 });
+  try {
+    await r.pn532.wakeUp();
+    r.sim.injectFault({ kind: 'no-reply' }, 3, 0x14);
+    await assert.rejects(r.pn532.samConfiguration(), { code: 'PN532_TIMEOUT', message: /SAMConfiguration \(0x14\): no ACK within 50 ms after 1 sends/ });
+    assert.equal(r.sim.stats.commands[0x14], 2);
+    await r.pn532.samConfiguration(); // the third lost frame costs one retry, the next attempt works
+    assert.equal(r.sim.stats.commands[0x14], 4);
+  } finally {
+    await r.done();
+  }
+});
+
 void test('without MaxRetries the chip would block: the response timeout fires and the host ACK aborts', async () => {
   const r = await rig();
   try {
