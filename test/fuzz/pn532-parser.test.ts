@@ -25,7 +25,6 @@ import { FrameParser, type ParsedFrame } from '../../drivers/pn532/frame-parser.
 import { FakeClock } from '../../drivers/gpio/fake-clock.ts';
 import { Pn532 } from '../../drivers/pn532/pn532.ts';
 import { MemoryTransport } from '../../drivers/serial/memory-transport.ts';
-import { ACK_FRAME as HOST_ACK, NACK_FRAME as HOST_NACK, encodeCommand } from '../../drivers/pn532/frame.ts';
 import { runUntil } from '../drivers/pn532/fake-time.ts';
 import { prng } from '../helpers/prng.ts';
 
@@ -190,7 +189,7 @@ function fuzzDevice(rng: Rng, clock: FakeClock) {
     if (int(rng, 3) === 0) parts.push(bytes(rng, int(rng, 40)));
     if (int(rng, 3) === 0) parts.push(encodeResponse(Command.InListPassiveTarget, encodeTargetsA([randomTarget(rng, 1)]))); // stale
     const acked = int(rng, 8) !== 0;
-    if (acked) parts.push(HOST_ACK);
+    if (acked) parts.push(ACK_FRAME);
     if (int(rng, 4) === 0) parts.push(bytes(rng, int(rng, 40)));
     const fate = int(rng, 4); // 0 intact, 1 corrupted (resent intact on NACK), 2 missing, 3 intact
     intact = undefined;
