@@ -2,7 +2,7 @@
 // warning): written to a temp name, fsynced, renamed over the target, and the directory fsynced, so a reader
 // sees the old file or the new one, never half of one. Secrets are created with their final mode from the
 // first byte on (never chmod after writing).
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, readdirSync, constants } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, readdirSync, constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** fsync a directory so a rename or unlink in it is on the card. Some filesystems (vfat on older kernels)
@@ -26,6 +26,9 @@ export function writeFileDurable(path: string, data: string | Buffer, mode: numb
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
   try {
+    // The process umask (gdo-firstboot.service runs with UMask=0077) narrows the creation mode; the file must
+    // have exactly `mode` (/etc/hostname 0644), set before any byte is written.
+    fchmodSync(fd, mode);
     writeAll(fd, buf);
     fsyncSync(fd);
   } catch (err) {

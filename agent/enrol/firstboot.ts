@@ -11,6 +11,7 @@
 //   4. keys kept if present, made if not; 5. genesis ingested unless present (duplicates are no-ops)
 //   6. site config, broker password, hostname, Wi-Fi, agent config rewritten from the bootstrap
 //   7. the request kept if it still matches keys and bootstrap, else made anew; 8. marker removed.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, chmodSync, statSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { allDapps } from '../dapps.ts';
@@ -43,7 +44,12 @@ export interface FirstbootOptions {
   root?: string; // the system whose /etc gets hostname and Wi-Fi; default '/'
   now?: () => number;
   log?: (message: string) => void;
+  /** Called after each step; tests throw from it to simulate a power cut there. */
+  onStep?: (step: FirstbootStep) => void;
 }
+
+export const FIRSTBOOT_STEPS = ['pending', 'bootstrap', 'keys', 'ledger', 'system', 'config', 'request', 'done'] as const;
+export type FirstbootStep = (typeof FIRSTBOOT_STEPS)[number];
 
 export interface FirstbootResult {
   name: string;
@@ -64,43 +70,49 @@ function readIfExists(path: string): Buffer | undefined {
   }
 }
 
+type Note = (what: string) => void;
+
 /** Writes `content` only when the file differs: re-runs change nothing and leave mtimes alone. */
-function writeIfChanged(path: string, content: string | Buffer, mode: number, did: string[], what: string, onFat = false): void {
+function writeIfChanged(path: string, content: string | Buffer, mode: number, note: Note, what: string, onFat = false): boolean {
   const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   const old = readIfExists(path);
   // FAT has no modes (the mount's fmask decides), so only the bytes count there.
-  if (old?.equals(buf) && (onFat || (statSync(path).mode & 0o777) === mode)) return;
+  if (old?.equals(buf) && (onFat || (statSync(path).mode & 0o777) === mode)) return false;
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   writeFileDurable(path, buf, mode);
-  did.push(what);
+  note(what);
+  return true;
 }
 
 /** Steps 2-3: the bootstrap, moved from FAT into the state directory. */
-function takeBootstrap(opts: FirstbootOptions, did: string[]): Bootstrap {
+function takeBootstrap(opts: FirstbootOptions, note: Note): Bootstrap {
   const kept = join(opts.stateDir, STATE_FILES.bootstrap);
   const keptBytes = readIfExists(kept);
   const fatBytes = readIfExists(opts.bootstrap);
-  if (!keptBytes && !fatBytes) {
+  // All zeros: a power cut hit between shredding the FAT copy and unlinking it.
+  const shredded = fatBytes !== undefined && fatBytes.length > 0 && fatBytes.every((b) => b === 0);
+  if (!keptBytes && (!fatBytes || shredded)) {
     throw new EnrolError('ENROL_NO_BOOTSTRAP', `no bootstrap at ${opts.bootstrap} nor ${kept}: provision this node (gdo provision --image or --target)`);
   }
-  if (keptBytes && fatBytes && !keptBytes.equals(fatBytes)) {
+  if (keptBytes && fatBytes && !shredded && !keptBytes.equals(fatBytes)) {
     throw new EnrolError('ENROL_STATE', `${opts.bootstrap} differs from the bootstrap this node already took (${kept}); to provision the node anew, remove ${opts.stateDir} first`);
   }
   // Parse before moving: a broken bootstrap stays where the installer can see and replace it.
   const boot = parseBootstrap(keptBytes ?? fatBytes!, keptBytes ? kept : opts.bootstrap);
   if (!keptBytes) {
     writeFileDurable(kept, fatBytes!, 0o600);
-    did.push(`kept the bootstrap in ${kept} (0600)`);
+    note(`kept the bootstrap in ${kept} (0600)`);
   }
   if (fatBytes) {
-    shredAndUnlink(opts.bootstrap, fatBytes.length);
-    did.push(`deleted ${opts.bootstrap}`);
+    if (shredded) unlinkDurable(opts.bootstrap);
+    else shredAndUnlink(opts.bootstrap, fatBytes.length);
+    note(`deleted ${opts.bootstrap}`);
   }
   return boot;
 }
 
 /** Step 5: the node's replica starts from the genesis the admin put in the bootstrap. */
-function seedLedger(boot: Bootstrap, stateDir: string, did: string[]): void {
+function seedLedger(boot: Bootstrap, stateDir: string, note: Note): void {
   const genesis = Buffer.from(boot.genesis, 'hex');
   const genesisMs = decodeEvent(genesis).hlc.ms;
   let ledger: Ledger;
@@ -116,7 +128,7 @@ function seedLedger(boot: Bootstrap, stateDir: string, did: string[]): void {
     if (ledger.hasEvent(Buffer.from(boot.org, 'hex'))) return;
     const [r] = ledger.ingest([genesis]);
     if (r?.status !== 'accepted') throw new EnrolError('ENROL_BAD_BOOTSTRAP', `the bootstrap's genesis was refused by the ledger: ${r?.code ?? r?.status} ${r?.message ?? ''}`.trim());
-    did.push('seeded the ledger with the genesis');
+    note('seeded the ledger with the genesis');
   } finally { ledger.close(); }
 }
 
@@ -149,7 +161,7 @@ function agentConfig(opts: FirstbootOptions, boot: Bootstrap, siteFile: string):
 }
 
 /** Step 7: a request stays the same across re-runs unless the keys or the bootstrap changed. */
-function ensureRequest(boot: Bootstrap, keys: NodeKeys, stateDir: string, now: () => number, did: string[]): EnrolmentRequest {
+function ensureRequest(boot: Bootstrap, keys: NodeKeys, stateDir: string, now: () => number, note: Note): EnrolmentRequest {
   const path = join(stateDir, STATE_FILES.request);
   const old = readIfExists(path);
   if (old) {
@@ -166,7 +178,7 @@ function ensureRequest(boot: Bootstrap, keys: NodeKeys, stateDir: string, now: (
     org: boot.org, name: boot.node.name, roles: boot.node.roles, signer: new Signer(keys.sign), kx: keys.kx.publicKey, token: boot.token, at: new Date(now()),
   });
   writeFileDurable(path, encodeEnrolmentRequest(req), 0o600);
-  did.push(`wrote the enrolment request ${path}`);
+  note(`wrote the enrolment request ${path}`);
   return req;
 }
 
@@ -176,6 +188,9 @@ export function runFirstboot(opts: FirstbootOptions): FirstbootResult {
   const root = opts.root ?? '/';
   const siteFile = opts.siteFile ?? join(dirname(opts.config), 'site.json');
   const did: string[] = [];
+  // Logged as it happens: after a power cut the journal shows how far the last run got.
+  const note: Note = (m) => { did.push(m); log(m); };
+  const step = opts.onStep ?? ((): void => {});
   const pending = join(opts.stateDir, STATE_FILES.pending);
 
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
@@ -188,40 +203,51 @@ export function runFirstboot(opts: FirstbootOptions): FirstbootResult {
     }
     writeFileDurable(pending, 'gdo first boot has not finished; gdo-firstboot.service runs again while this file exists\n', 0o600);
   }
-
-  const boot = takeBootstrap(opts, did);
+  step('pending');
+  const boot = takeBootstrap(opts, note);
+  step('bootstrap');
   const keys = ensureNodeKeys(opts.stateDir);
-  for (const f of keys.created) did.push(`made ${f} (0600)`);
-  seedLedger(boot, opts.stateDir, did);
+  for (const f of keys.created) note(`made ${f} (0600)`);
+  step('keys');
+  seedLedger(boot, opts.stateDir, note);
+  step('ledger');
 
-  if (boot.site) writeIfChanged(siteFile, `${JSON.stringify(boot.site, null, 2)}\n`, 0o644, did, `wrote ${siteFile}`);
+  if (boot.site) writeIfChanged(siteFile, `${JSON.stringify(boot.site, null, 2)}\n`, 0o644, note, `wrote ${siteFile}`);
   if (boot.broker?.password !== undefined) {
-    writeIfChanged(join(opts.stateDir, STATE_FILES.brokerPassword), boot.broker.password, 0o600, did, 'kept the broker password (0600)');
+    writeIfChanged(join(opts.stateDir, STATE_FILES.brokerPassword), boot.broker.password, 0o600, note, 'kept the broker password (0600)');
   }
-  writeIfChanged(join(root, 'etc/hostname'), `${boot.node.hostname}\n`, 0o644, did, `set the hostname to ${boot.node.hostname} (next boot)`);
+  // On the live system the name applies now too, so the node shows up under it on this very boot
+  // (sethostname through hostname(1); where that is missing, the name applies from the next boot).
+  if (writeIfChanged(join(root, 'etc/hostname'), `${boot.node.hostname}\n`, 0o644, note, `set the hostname to ${boot.node.hostname}`) && root === '/') {
+    spawnSync('hostname', [boot.node.hostname], { stdio: 'ignore' });
+  }
   const hosts = join(root, 'etc/hosts');
-  writeIfChanged(hosts, hostsWithName(readIfExists(hosts)?.toString('utf8'), boot.node.hostname), 0o644, did, `named ${boot.node.hostname} in /etc/hosts`);
+  writeIfChanged(hosts, hostsWithName(readIfExists(hosts)?.toString('utf8'), boot.node.hostname), 0o644, note, `named ${boot.node.hostname} in /etc/hosts`);
   if (boot.wifi) {
-    writeIfChanged(join(root, WIFI_CONNECTION), nmConnection(boot.wifi), 0o600, did, `added Wi-Fi network '${boot.wifi.ssid}'`);
+    writeIfChanged(join(root, WIFI_CONNECTION), nmConnection(boot.wifi), 0o600, note, `added Wi-Fi network '${boot.wifi.ssid}'`);
     const cmdline = join(dirname(dirname(opts.bootstrap)), 'cmdline.txt');
     const text = boot.wifi.country ? readIfExists(cmdline)?.toString('utf8') : undefined;
     if (text !== undefined && boot.wifi.country) {
-      writeIfChanged(cmdline, cmdlineWithRegdom(text, boot.wifi.country), 0o644, did, `set the Wi-Fi country to ${boot.wifi.country} (next boot)`, true);
+      writeIfChanged(cmdline, cmdlineWithRegdom(text, boot.wifi.country), 0o644, note, `set the Wi-Fi country to ${boot.wifi.country} (next boot)`, true);
     }
   }
-  writeIfChanged(opts.config, agentConfig(opts, boot, siteFile), 0o644, did, `wrote ${opts.config}`);
-
-  const request = ensureRequest(boot, keys, opts.stateDir, now, did);
+  step('system');
+  writeIfChanged(opts.config, agentConfig(opts, boot, siteFile), 0o644, note, `wrote ${opts.config}`);
+  step('config');
+  const request = ensureRequest(boot, keys, opts.stateDir, now, note);
   // For installers without a network: the public request next to where the bootstrap was (best effort:
-  // the node works the same without it, the agent publishes the request over MQTT).
+  // the node works the same without it, and the agent publishes the request over MQTT).
   const fatDir = dirname(opts.bootstrap);
   if (existsSync(fatDir)) {
-    try { writeIfChanged(join(fatDir, REQUEST_ON_BOOTFS), encodeEnrolmentRequest(request), 0o644, did, `copied the request to ${join(fatDir, REQUEST_ON_BOOTFS)}`, true); } catch (err) {
+    try {
+      writeIfChanged(join(fatDir, REQUEST_ON_BOOTFS), encodeEnrolmentRequest(request), 0o644, note, `copied the request to ${join(fatDir, REQUEST_ON_BOOTFS)}`, true);
+    } catch (err) {
       log(`could not copy the enrolment request to ${fatDir}: ${(err as Error).message}`);
     }
   }
+  step('request');
   unlinkDurable(pending);
-  for (const d of did) log(d);
+  step('done');
   return {
     name: boot.node.name, roles: boot.node.roles, org: boot.org, key: request.key, kx: request.kx,
     requestFile: join(opts.stateDir, STATE_FILES.request), request, did,

@@ -33,11 +33,13 @@ describe('systemd units', () => {
     assert.deepEqual(u.get('Install.WantedBy'), ['multi-user.target']);
   });
 
-  it('gdo-firstboot: a oneshot before the agent, only while a bootstrap sits on the boot partition', () => {
+  it('gdo-firstboot: a oneshot before the agent, while a bootstrap sits on the boot partition or a first boot is unfinished', () => {
     const u = unit('gdo-firstboot.service');
     assert.deepEqual(u.get('Service.Type'), ['oneshot']);
-    assert.deepEqual(u.get('Unit.Before'), ['gdo-agent.service']);
-    assert.deepEqual(u.get('Unit.ConditionPathExists'), ['/boot/firmware/gdo/bootstrap.json']);
+    assert.deepEqual(u.get('Unit.Before')?.[0]?.split(' ').sort(), ['NetworkManager.service', 'gdo-agent.service']);
+    // '|' makes them triggering conditions: either file is enough (systemd.unit(5)).
+    assert.deepEqual(u.get('Unit.ConditionPathExists'), ['|/boot/firmware/gdo/bootstrap.json', '|/var/lib/gdo/firstboot.pending']);
+    assert.match(u.get('Service.ExecStart')?.[0] ?? '', /gdo firstboot --bootstrap \/boot\/firmware\/gdo\/bootstrap\.json --state \/var\/lib\/gdo$/);
     assert.deepEqual(u.get('Service.UMask'), ['0077']);
     assert.deepEqual(u.get('Install.WantedBy'), ['multi-user.target']);
   });
