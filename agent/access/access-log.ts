@@ -105,6 +105,7 @@ export class AccessLog {
         if (same && d.badge !== undefined) body['badge'] = d.badge;
         if (same && d.ver !== undefined) body['ver'] = d.ver;
         if (same && d.mver !== undefined) body['mver'] = d.mver;
+        if (same && d.known !== undefined && d.known.length) body['known'] = d.known;
         return { dapp: 'access', type: 'decision', body };
       }
       case 'door.forced_open': return item('access', 'alarm', { resource, kind: 'forced_open', ...when });

@@ -85,7 +85,7 @@ export function planCsvImport(ledger: Ledger, text: string, secret: Buffer): { i
       const b = ledger.get<Badge>(badgeKey(hash));
       if (b && !b.revoked && b.member === id) continue;
       if (b && !b.revoked) throw new CsvImportError(line, `badge is already assigned to member '${b.member}'`);
-      items.push({ dapp: 'badge', type: 'assign', body: { badge: hash, member: id, ...(b && { prev: b.ver }) } });
+      items.push({ dapp: 'badge', type: 'assign', body: { badge: hash, member: id, ...(b && { prev: b.ver, known: b.revs.map((r) => r.ver) }) } });
       summary.badges_assigned++;
     }
   }

@@ -28,6 +28,8 @@ export interface AccessDecision {
   badge?: string;
   ver?: string;
   mver?: string;
+  /** The badge's and member's revocations this node knew (the access log carries them for anomaly checks). */
+  known?: string[];
 }
 
 export interface DecideOptions {
@@ -92,7 +94,7 @@ export class AccessService {
     if (b.revoked) return { ...deny('badge_revoked', `badge revoked by ${b.ver.slice(0, 12)}`), ...base };
     const m = l.get<Member>(memberKey(b.member));
     if (!m) return { ...deny('unknown_badge', 'badge of an unknown member'), ...base };
-    const who = { ...base, mver: m.ver };
+    const who = { ...base, mver: m.ver, known: [...(b.revs ?? []), ...(m.revs ?? [])].map((r) => r.ver) };
     if (m.suspended) return { ...deny('member_suspended', `suspended by ${m.ver.slice(0, 12)}`), ...who };
     if (m.until !== null && at > m.until) return { ...deny('membership_expired', `membership ended ${new Date(m.until).toISOString()}`), ...who };
 

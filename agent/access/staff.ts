@@ -26,18 +26,27 @@ export class Staff {
 
   addMember(m: { id: string; name: string; email?: string; groups?: string[]; until?: number }): SignedEvent { return this.do('member', 'add', m); }
   updateMember(m: { id: string; name?: string; email?: string; groups?: string[]; until?: number; open_ended?: boolean }): SignedEvent { return this.do('member', 'update', m); }
-  suspend(id: string, reason?: string): SignedEvent { return this.do('member', 'suspend', { id, reason }); }
+  suspend(id: string, reason?: string): SignedEvent {
+    if (this.ledger.get<Member>(memberKey(id))?.suspended) throw new LedgerError('INVALID_BODY', `member '${id}' is already suspended`);
+    return this.do('member', 'suspend', { id, reason });
+  }
   reinstate(id: string): SignedEvent {
-    return this.do('member', 'reinstate', { id, prev: this.ledger.get<Member>(memberKey(id))?.ver });
+    const m = this.ledger.get<Member>(memberKey(id));
+    return this.do('member', 'reinstate', { id, prev: m?.ver, known: m?.revs.map((r) => r.ver) });
   }
 
   /** `badge` is the keyed hash (agent/access/badge-hash.ts), never the UID. */
   assignBadge(badge: string, member: string): SignedEvent {
-    return this.do('badge', 'assign', { badge, member, prev: this.ledger.get<Badge>(badgeKey(badge))?.ver });
+    const b = this.ledger.get<Badge>(badgeKey(badge));
+    return this.do('badge', 'assign', { badge, member, prev: b?.ver, known: b?.revs.map((r) => r.ver) });
   }
-  revokeBadge(badge: string, reason?: string): SignedEvent { return this.do('badge', 'revoke', { badge, reason }); }
+  revokeBadge(badge: string, reason?: string): SignedEvent {
+    if (this.ledger.get<Badge>(badgeKey(badge))?.revoked) throw new LedgerError('INVALID_BODY', `badge ${badge.slice(0, 8)} is already revoked`);
+    return this.do('badge', 'revoke', { badge, reason });
+  }
   replaceBadge(old: string, badge: string): SignedEvent {
-    return this.do('badge', 'replace', { old, badge, prev: this.ledger.get<Badge>(badgeKey(badge))?.ver });
+    const b = this.ledger.get<Badge>(badgeKey(badge));
+    return this.do('badge', 'replace', { old, badge, prev: b?.ver, known: b?.revs.map((r) => r.ver) });
   }
 
   addDoor(d: { id: string; name: string; node?: string; fail?: 'secure' | 'safe'; rules?: Array<{ group: string; schedule?: string }> }): SignedEvent { return this.do('door', 'add', d); }

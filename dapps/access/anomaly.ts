@@ -50,15 +50,14 @@ export function flagGrantsAfter(
 }
 
 /**
- * Called by a granted decision as it applies, for a record it relied on (cited as `cited`): every
- * revocation of the record folded before the decision that the cited version did not follow, and
- * dated before the decision, is one the node could not know.
+ * Called by a granted decision as it applies, for a record it relied on: every revocation of the
+ * record folded before the decision, that the decision does not list as known, and dated before
+ * it, is one the node could not know (a node that knew it would have denied: revocations always
+ * apply, and a re-grant after one is itself a version that follows it).
  */
-export function flagUnknownRevocations(state: StateWriter, member: string, g: GrantIndexEntry, rec: History | undefined, cited: string | undefined, kind: string): void {
-  if (!rec) return;
-  const known = cited === undefined ? 0 : (rec.kn[cited] ?? 0);
-  for (const r of rec.revs.slice(known)) {
-    if (hlcBefore(r.at, g.hlc)) { flag(state, { member, grant: g, rev: r, kind }); return; }
+export function flagUnknownRevocations(state: StateWriter, member: string, g: GrantIndexEntry, rec: History | undefined, known: readonly string[], kind: string): void {
+  for (const r of rec?.revs ?? []) {
+    if (!known.includes(r.ver) && hlcBefore(r.at, g.hlc)) { flag(state, { member, grant: g, rev: r, kind }); return; }
   }
 }
 

@@ -12,7 +12,7 @@ import { badgeKey, type Badge } from '../badge/index.ts';
 import { doorKey, type Door } from '../door/index.ts';
 import { machineKey, type Machine } from '../machine/index.ts';
 import { memberKey, type Member } from '../member/index.ts';
-import { badgeSchema, idSchema, requireNode, verSchema } from '../shared/guards.ts';
+import { badgeSchema, idSchema, MAX_REVS, requireNode, verSchema } from '../shared/guards.ts';
 import { flagUnknownRevocations, indexGrant, type GrantIndexEntry } from './anomaly.ts';
 
 export const resourceSchema = s.str(80, { pattern: /^(?:door|machine):[A-Za-z0-9][A-Za-z0-9._@-]*$/, describe: "'door:<id>' or 'machine:<id>'" });
@@ -27,9 +27,11 @@ export interface DecisionBody {
   rule?: string;
   member?: string;
   badge?: string;
-  /** Versions of the badge and member records the decision relied on (anomaly checks). */
+  /** Versions of the badge and member records the decision relied on. */
   ver?: string;
   mver?: string;
+  /** The badge's and member's revocations this node knew when it decided (anomaly checks). */
+  known?: string[];
 }
 
 /** The node that may report for a resource: the one the door or machine names, else any enrolled node. */
@@ -51,7 +53,7 @@ export const accessDapp: Dapp = {
     decision: {
       schema: s.obj({
         resource: resourceSchema, allow: s.bool(), reason: s.str(64), rule: s.opt(s.str(200)),
-        member: s.opt(idSchema), badge: s.opt(badgeSchema), ver: verSchema, mver: verSchema,
+        member: s.opt(idSchema), badge: s.opt(badgeSchema), ver: verSchema, mver: verSchema, known: s.opt(s.list(s.hex(32), 2 * MAX_REVS)),
       }),
       validate(ctx, body: DecisionBody, state) {
         requireReporter(ctx, state, body.resource, 'log an access decision');
@@ -61,8 +63,9 @@ export const accessDapp: Dapp = {
         if (!body.allow || body.member === undefined) return;
         const g: GrantIndexEntry = { id: ctx.id, hlc: ctx.hlc, node: ctx.authorKey!.name, resource: body.resource, badge: body.badge ?? null };
         indexGrant(state, body.member, g);
-        flagUnknownRevocations(state, body.member, g, state.get<Member>(memberKey(body.member)), body.mver, 'member suspended');
-        if (body.badge !== undefined) flagUnknownRevocations(state, body.member, g, state.get<Badge>(badgeKey(body.badge)), body.ver, 'badge revoked');
+        const known = body.known ?? [];
+        flagUnknownRevocations(state, body.member, g, state.get<Member>(memberKey(body.member)), known, 'member suspended');
+        if (body.badge !== undefined) flagUnknownRevocations(state, body.member, g, state.get<Badge>(badgeKey(body.badge)), known, 'badge revoked');
       },
     },
     alarm: {

@@ -8,7 +8,7 @@ import { reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';
 import { flagGrantsAfter } from '../access/anomaly.ts';
 import { memberKey } from '../member/index.ts';
-import { badgeSchema, grantHistory, idSchema, need, requireAdmin, requireCurrent, revokeHistory, stamp, verSchema, type History, type Versioned } from '../shared/guards.ts';
+import { badgeSchema, idSchema, knownSchema, need, requireFollowsRevocations, requireAdmin, requireCurrent, revokeHistory, stamp, verSchema, type History, type Versioned } from '../shared/guards.ts';
 
 export interface Badge extends Versioned, History {
   badge: string;
@@ -20,27 +20,28 @@ export interface Badge extends Versioned, History {
 export const badgeKey = (hash: string): string => `badge/b/${hash}`;
 export const memberBadgeKey = (member: string, hash: string): string => `badge/by/${member}/${hash}`;
 
-interface AssignBody { badge: string; member: string; prev?: string }
+interface AssignBody { badge: string; member: string; prev?: string; known?: string[] }
 
 function checkAssign(ctx: EventContext, body: AssignBody, state: StateReader): void {
   need(state, memberKey(body.member), `member '${body.member}'`);
   const b = state.get<Badge>(badgeKey(body.badge));
   if (b && !b.revoked) reject('INVALID_BODY', `body.badge: badge ${body.badge.slice(0, 8)} is already assigned to member '${b.member}'`);
   requireCurrent(b, body.prev, `badge ${body.badge.slice(0, 8)}`);
+  requireFollowsRevocations(b, body.known, `badge ${body.badge.slice(0, 8)}`);
   void ctx;
 }
 
 function assign(ctx: EventContext, body: AssignBody, state: StateWriter): void {
   const old = state.get<Badge>(badgeKey(body.badge));
   if (old) state.del(memberBadgeKey(old.member, body.badge));
-  state.put(badgeKey(body.badge), { badge: body.badge, member: body.member, revoked: false, reason: null, ...stamp(ctx), ...grantHistory(ctx, old) } satisfies Badge);
+  state.put(badgeKey(body.badge), { badge: body.badge, member: body.member, revoked: false, reason: null, revs: old?.revs ?? [], ...stamp(ctx) } satisfies Badge);
   state.put(memberBadgeKey(body.member, body.badge), 1);
 }
 
+// Revoking a revoked badge is allowed (idempotent): concurrent revocations must each count, in
+// whichever order they fold, or a grant could escape its anomaly flag.
 function checkRevoke(body: { badge: string }, state: StateReader): Badge {
-  const b = need<Badge>(state, badgeKey(body.badge), `badge ${body.badge.slice(0, 8)}`);
-  if (b.revoked) reject('INVALID_BODY', `badge ${body.badge.slice(0, 8)} is already revoked`);
-  return b;
+  return need<Badge>(state, badgeKey(body.badge), `badge ${body.badge.slice(0, 8)}`);
 }
 
 function revoke(ctx: EventContext, hash: string, reason: string | null, state: StateWriter): void {
@@ -54,7 +55,7 @@ export const badgeDapp: Dapp = {
   name: 'badge',
   types: {
     assign: {
-      schema: s.obj({ badge: badgeSchema, member: idSchema, prev: verSchema }),
+      schema: s.obj({ badge: badgeSchema, member: idSchema, prev: verSchema, known: knownSchema }),
       validate(ctx, body: AssignBody, state) {
         requireAdmin(ctx, 'assign a badge');
         checkAssign(ctx, body, state);
@@ -73,12 +74,12 @@ export const badgeDapp: Dapp = {
     // A lost or broken card: the old one is revoked and the new one assigned in one event.
     replace: {
       power: true,
-      schema: s.obj({ old: badgeSchema, badge: badgeSchema, prev: verSchema }),
-      validate(ctx, body: { old: string; badge: string; prev?: string }, state) {
+      schema: s.obj({ old: badgeSchema, badge: badgeSchema, prev: verSchema, known: knownSchema }),
+      validate(ctx, body: { old: string; badge: string; prev?: string; known?: string[] }, state) {
         requireAdmin(ctx, 'replace a badge');
         if (body.old === body.badge) reject('INVALID_BODY', 'body.badge: the new badge is the old one');
         const old = checkRevoke({ badge: body.old }, state);
-        checkAssign(ctx, { badge: body.badge, member: old.member, prev: body.prev }, state);
+        checkAssign(ctx, { badge: body.badge, member: old.member, prev: body.prev, known: body.known }, state);
       },
       apply(ctx, body: { old: string; badge: string }, state) {
         const member = state.get<Badge>(badgeKey(body.old))!.member;

@@ -41,12 +41,12 @@ export function holdsRole(state: StateReader, machine: string, role: MachineRole
   return state.get<Role>(roleKey(machine, role, member))?.on === true;
 }
 
-/** An admin, or the machine's own node acting for a member who holds `role` there. */
+/** An admin, or the machine's node (any machine node when none is named) acting for a member who holds `role` there. */
 function requireAdminOrMachineNode(ctx: EventContext, state: StateReader, machine: Machine, role: MachineRole, actor: string | undefined, what: string): void {
   if (isAdmin(ctx.authorKey)) return;
   const k = ctx.authorKey;
   if (!k || k.kind !== 'node') reject('NOT_AUTHORIZED', `only an admin or the machine's node may ${what}; ${who(ctx)} is neither`);
-  if (!k.roles.includes('machine') || machine.node !== k.name) reject('NOT_AUTHORIZED', `node '${k.name}' is not the node of machine '${machine.id}', so it may not ${what}`);
+  if (!k.roles.includes('machine') || (machine.node !== null && machine.node !== k.name)) reject('NOT_AUTHORIZED', `node '${k.name}' is not the node of machine '${machine.id}', so it may not ${what}`);
   if (actor === undefined) reject('INVALID_BODY', `body.by: a node must name the ${role} who asked it to ${what}`);
   if (!holdsRole(state, machine.id, role, actor)) reject('NOT_AUTHORIZED', `member '${actor}' is not a ${role} of machine '${machine.id}'`);
 }

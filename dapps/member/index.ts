@@ -6,7 +6,7 @@ import type { Dapp } from '../../agent/ledger/dapp.ts';
 import { reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';
 import { flagGrantsAfter } from '../access/anomaly.ts';
-import { grantHistory, groupSchema, idSchema, nameSchema, need, requireAdmin, requireCurrent, revokeHistory, stamp, verSchema, type History, type Versioned } from '../shared/guards.ts';
+import { groupSchema, idSchema, knownSchema, nameSchema, need, requireFollowsRevocations, requireAdmin, requireCurrent, revokeHistory, stamp, verSchema, type History, type Versioned } from '../shared/guards.ts';
 
 export interface Member extends Versioned, History {
   id: string;
@@ -39,7 +39,7 @@ export const memberDapp: Dapp = {
       apply(ctx, body: AddBody, state) {
         state.put(memberKey(body.id), {
           id: body.id, name: body.name, email: body.email ?? null, groups: [...new Set(body.groups ?? [])].sort(),
-          until: body.until ?? null, suspended: false, reason: null, ...stamp(ctx), ...grantHistory(ctx, undefined),
+          until: body.until ?? null, suspended: false, reason: null, revs: [], ...stamp(ctx),
         } satisfies Member);
       },
     },
@@ -68,8 +68,9 @@ export const memberDapp: Dapp = {
       schema: s.obj({ id: idSchema, reason: s.opt(s.str(200)) }),
       validate(ctx, body: { id: string }, state) {
         requireAdmin(ctx, 'suspend a member');
-        const m = need<Member>(state, memberKey(body.id), `member '${body.id}'`);
-        if (m.suspended) reject('INVALID_BODY', `member '${body.id}' is already suspended`);
+        // Suspending a suspended member is allowed: two staff may do it concurrently, and each
+        // suspension must count for the anomaly checks whichever folds first.
+        need<Member>(state, memberKey(body.id), `member '${body.id}'`);
       },
       apply(ctx, body: { id: string; reason?: string }, state) {
         const m = state.get<Member>(memberKey(body.id))!;
@@ -79,16 +80,17 @@ export const memberDapp: Dapp = {
       },
     },
     reinstate: {
-      schema: s.obj({ id: idSchema, prev: verSchema }),
-      validate(ctx, body: { id: string; prev?: string }, state) {
+      schema: s.obj({ id: idSchema, prev: verSchema, known: knownSchema }),
+      validate(ctx, body: { id: string; prev?: string; known?: string[] }, state) {
         requireAdmin(ctx, 'reinstate a member');
         const m = need<Member>(state, memberKey(body.id), `member '${body.id}'`);
         if (!m.suspended) reject('INVALID_BODY', `member '${body.id}' is not suspended`);
         requireCurrent(m, body.prev, `member '${body.id}'`);
+        requireFollowsRevocations(m, body.known, `member '${body.id}'`);
       },
       apply(ctx, body: { id: string }, state) {
         const m = state.get<Member>(memberKey(body.id))!;
-        state.put(memberKey(body.id), { ...m, suspended: false, reason: null, ...stamp(ctx), ...grantHistory(ctx, m) });
+        state.put(memberKey(body.id), { ...m, suspended: false, reason: null, ...stamp(ctx) });
       },
     },
   },

@@ -23,23 +23,29 @@ export const verSchema = s.opt(s.hex(32));
 export interface Versioned { ver: string; at: Hlc }
 
 /**
- * The history a record keeps for anomaly checks (dapps/access/anomaly.ts): its revocations in
- * fold order, and for each version that granted, how many of those revocations it followed.
- * A version that applied follows exactly the revocations folded before it (it had to cite the
- * current version, which follows them), so a decision citing version V knew revs[0 .. kn[V]).
+ * The revocations a record has had, in fold order (dapps/access/anomaly.ts). A decision names the
+ * ones its node knew; any other one dated before the decision is one the node could not know.
  */
-export interface History { revs: Array<{ ver: string; at: Hlc }>; kn: Record<string, number> }
-const MAX_KN = 32;
+export interface History { revs: Array<{ ver: string; at: Hlc }> }
+/** How many revocations a record and a decision remember (the newest). */
+export const MAX_REVS = 16;
 
-export function grantHistory(ctx: EventContext, h: Partial<History> | undefined): History {
-  const revs = h?.revs ?? [];
-  const entries = Object.entries(h?.kn ?? {});
-  entries.push([ctx.id, revs.length]);
-  return { revs, kn: Object.fromEntries(entries.slice(-MAX_KN)) };
+/**
+ * The grant half for records whose revocations always apply (badges, suspensions): concurrent
+ * revocations do not conflict with each other, so the single cited version cannot tell whether a
+ * grant followed all of them. The grant also lists the revocations it follows, and must follow
+ * every one the record has had in the merged fold.
+ */
+export function requireFollowsRevocations(rec: History | undefined, known: readonly string[] | undefined, what: string): void {
+  for (const r of rec?.revs ?? []) {
+    if (!(known ?? []).includes(r.ver)) reject('INVALID_BODY', `body.known: ${what} was revoked by ${r.ver.slice(0, 12)}, which this grant does not follow (concurrent; revocation wins)`);
+  }
 }
 
+export const knownSchema = s.opt(s.list(s.hex(32), 16));
+
 export function revokeHistory(ctx: EventContext, h: Partial<History> | undefined): History {
-  return { revs: [...(h?.revs ?? []), { ver: ctx.id, at: ctx.hlc }], kn: h?.kn ?? {} };
+  return { revs: [...(h?.revs ?? []), { ver: ctx.id, at: ctx.hlc }].slice(-MAX_REVS) };
 }
 
 export function isAdmin(k: KeyRecord | undefined): boolean {
