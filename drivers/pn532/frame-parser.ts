@@ -20,6 +20,8 @@ export interface FrameParserStats {
   invalid: number;
   /** Bytes skipped while looking for a start code (garbage, preamble zeros, postambles). */
   skippedBytes: number;
+  /** The skipped bytes that were not 00: preambles and postambles are zeros, so these are noise. */
+  garbageBytes: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -28,7 +30,7 @@ const EMPTY = Buffer.alloc(0);
 type Step = { start: number; next: number; frame: ParsedFrame } | 'need-more';
 
 export class FrameParser {
-  readonly stats: FrameParserStats = { frames: 0, invalid: 0, skippedBytes: 0 };
+  readonly stats: FrameParserStats = { frames: 0, invalid: 0, skippedBytes: 0, garbageBytes: 0 };
   private pending: Buffer = EMPTY;
   private readonly onFrame: (frame: ParsedFrame) => void;
 
@@ -53,7 +55,7 @@ export class FrameParser {
     for (;;) {
       const step = parseAt(data, pos);
       if (step === 'need-more') break;
-      this.stats.skippedBytes += step.start - pos;
+      skipped(data, pos, step.start, this.stats);
       pos = step.next;
       if (step.frame.kind === 'invalid') this.stats.invalid++;
       else this.stats.frames++;
@@ -77,13 +79,18 @@ function findStartCode(data: Uint8Array, from: number): number {
 function keepFrom(data: Uint8Array, pos: number, stats: FrameParserStats): number {
   const start = findStartCode(data, pos);
   if (start >= 0) {
-    stats.skippedBytes += start - pos;
+    skipped(data, pos, start, stats);
     return start;
   }
   const last = data.length - 1;
   const keep = last >= pos && data[last] === 0x00 ? last : data.length;
-  stats.skippedBytes += keep - pos;
+  skipped(data, pos, keep, stats);
   return keep;
+}
+
+function skipped(data: Uint8Array, from: number, to: number, stats: FrameParserStats): void {
+  stats.skippedBytes += to - from;
+  for (let i = from; i < to; i++) if (data[i] !== 0x00) stats.garbageBytes++;
 }
 
 function parseAt(data: Uint8Array, pos: number): Step {

@@ -39,7 +39,7 @@ export interface PollerCounters {
   /** Frames that failed LCS/DCS, and replies to an older command that were dropped. */
   badFrames: number;
   staleFrames: number;
-  /** Bytes that were not part of any frame: line noise, a wrong baud rate. */
+  /** Non-zero bytes outside any frame: line noise, a wrong baud rate (padding zeros are not counted). */
   garbageBytes: number;
 }
 
@@ -146,7 +146,7 @@ export class Pn532Poller extends TypedEmitter<PollerEvents> {
         responseTimeouts: p.responseTimeouts,
         badFrames: p.badFrames,
         staleFrames: p.staleFrames,
-        garbageBytes: this.pn532.parserStats.skippedBytes,
+        garbageBytes: this.pn532.parserStats.garbageBytes,
       },
     };
     if (this.current.lastError) s.lastError = { ...this.current.lastError };

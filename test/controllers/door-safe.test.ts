@@ -154,6 +154,21 @@ void describe('door: outputs safe at start, stop and faults', () => {
 });
 
 void describe('door config', () => {
+  void it('accepts a strike pulse of 500 to 10,000 ms, and nothing outside', () => {
+    for (const ms of [500, 10_000]) {
+      const r = doorRig({ unlock_ms: ms });
+      r.badge(CARD.alice);
+      r.clock.advance(ms - 1);
+      assert.equal(r.strike(), 1);
+      r.clock.advance(1);
+      assert.equal(r.strike(), 0, `${ms} ms pulse`);
+    }
+    for (const ms of [499, 10_001, 1500.5]) {
+      assert.throws(() => doorRig({ unlock_ms: ms }), { key: 'door.front.unlock_ms', message: new RegExp(`500..10000, got ${ms}`) });
+      assert.throws(() => doorRig({ rex_unlock_ms: ms }), { key: 'door.front.rex_unlock_ms' });
+    }
+  });
+
   void it('names the key and the range', () => {
     assert.throws(() => doorRig({ unlock_ms: 60_000 }), {
       name: 'ControllerConfigError', code: 'CONFIG_INVALID', key: 'door.front.unlock_ms',

@@ -17,7 +17,9 @@ function parseChunks(chunks: Buffer[]): { frames: ParsedFrame[]; parser: FramePa
 const valid = (frames: ParsedFrame[]): ParsedFrame[] => frames.filter((f) => f.kind !== 'invalid');
 
 void test('a reply delivered in one read', () => {
-  const { frames } = parseChunks([FW_REPLY]);
+  const { frames, parser } = parseChunks([ACK_FRAME, FW_REPLY]);
+  assert.deepEqual([parser.stats.skippedBytes, parser.stats.garbageBytes], [3, 0], 'preambles and a postamble, no noise');
+  frames.shift();
   assert.deepEqual(frames, [{ kind: 'data', tfi: 0xd5, body: hex('03 32 01 06 07'), extended: false }]);
 });
 
@@ -41,7 +43,8 @@ void test('leading garbage and several preamble zeros are skipped', () => {
   const { frames, parser } = parseChunks([garbage, zeros, CARD_REPLY.subarray(1)]);
   assert.equal(frames.length, 1);
   assert.equal(frames[0]!.kind, 'data');
-  assert.ok(parser.stats.skippedBytes >= garbage.length);
+  assert.ok(parser.stats.skippedBytes >= garbage.length + zeros.length);
+  assert.equal(parser.stats.garbageBytes, garbage.length, 'padding zeros are not noise');
 });
 
 void test('bad LCS: the candidate is dropped and the next frame still parses', () => {

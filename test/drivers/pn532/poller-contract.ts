@@ -147,13 +147,34 @@ export function pollerContract(name: string, makeRig: () => Promise<Rig>): void 
       pulses++;
       await sim?.resetPulse();
     };
-    await withPoller(makeRig, { resetPulse, resetAfterFailures: 1 }, async ({ rig, poller }) => {
+    // A shorter ACK timeout: every failed init waits it out (sends x SAM attempts) before the pulse.
+    await withPoller(makeRig, { resetPulse, resetAfterFailures: 1, pn532: { ...FAST.pn532, ackTimeoutMs: 150 } }, async ({ rig, poller }) => {
       sim = rig.sim;
       rig.sim.hang('until-reset');
       await waitFor(() => pulses >= 1, 'reset pulse');
       await waitFor(() => poller.status().state === 'ready', 'ready after the pulse');
       assert.ok(rig.sim.stats.resets >= 1);
     });
+  });
+
+  void test(`${name}: the port is missing at start: disconnected with the open error, until it appears`, async () => {
+    const rig = await makeRig();
+    await rig.unplug();
+    const poller = new Pn532Poller({ ...FAST, transport: rig.transport });
+    try {
+      poller.start();
+      await waitFor(() => poller.status().counters.openFailures >= 3, 'three failed opens');
+      const s = poller.status();
+      assert.equal(s.state, 'disconnected');
+      assert.equal(s.lastError?.code, 'PN532_PORT');
+      assert.match(s.lastError?.message ?? '', /No such file or directory/);
+      await rig.replug();
+      await waitFor(() => poller.status().state === 'ready', 'ready once the port exists');
+      assert.equal(poller.status().counters.opens, 1);
+    } finally {
+      await poller.stop();
+      await rig.dispose();
+    }
   });
 
   void test(`${name}: the port vanishes and comes back: disconnected, then reconnect with backoff`, () =>
@@ -166,7 +187,8 @@ export function pollerContract(name: string, makeRig: () => Promise<Rig>): void 
       await waitFor(() => poller.status().state === 'disconnected', 'disconnected state');
       assert.equal(poller.status().lastError?.code, 'PN532_DISCONNECTED');
       await waitFor(() => seen.some((s) => s.type === 'card-removed'), 'card-removed on fault');
-      await new Promise((r) => setTimeout(r, 300)); // several reconnect attempts fail meanwhile
+      const failed = poller.status().counters.openFailures;
+      await waitFor(() => poller.status().counters.openFailures >= failed + 2, 'reconnect attempts while it is gone');
       assert.equal(poller.status().state, 'disconnected');
       await rig.replug();
       await waitFor(() => poller.status().state === 'ready', 'ready after replug');

@@ -29,6 +29,7 @@ void test('polls every intervalMs and health-checks the idle reader every health
     assert.ok(health.length >= 4);
     for (const g of health) assert.ok(g >= 5_000 && g < 5_000 + 210, `health-check gap ${g} ms`);
     assert.equal(r.poller.status().counters.pollErrors, 0);
+    assert.equal(r.poller.status().counters.garbageBytes, 0, 'a healthy link shows no noise');
   } finally {
     await r.stop();
   }
