@@ -1,0 +1,108 @@
+// The broker a single-site install can run inside its agent (`broker: embedded`), on aedes.
+// With an access model it enforces what Mosquitto enforces from the generated files: users
+// and passwords ($7$ hashes), and per-user read/write topic rules (docs/sync-protocol.md 6).
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
+import { type BrokerAccess, type BrokerUser, mayPublish, mayReceive, maySubscribe, verifyPassword } from './broker-auth.ts';
+
+export interface EmbeddedBrokerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 1883; 0 picks a free port. */
+  port?: number;
+  /** Users and topic rules; without it any client may connect and use any topic. */
+  authenticate?: BrokerAccess;
+  /** Publishes with a larger payload are refused. Default 1 MiB + 4 KiB (sync's maxMessageBytes plus room). */
+  maxPayloadBytes?: number;
+}
+
+export interface EmbeddedBroker {
+  host: string;
+  port: number;
+  url: string;
+  /** Replaces the access model; connected clients whose user is gone are disconnected. */
+  setAccess(access: BrokerAccess): void;
+  /** Closes every client connection and the listener. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const BAD_USERNAME_OR_PASSWORD = 4;
+
+export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
+  const host = opts.host ?? '127.0.0.1';
+  const maxPayload = opts.maxPayloadBytes ?? 1024 * 1024 + 4096;
+  let access: Map<string, BrokerUser> | null = opts.authenticate ? toMap(opts.authenticate) : null;
+  const userOf = new WeakMap<Client, BrokerUser>();
+  const rulesOf = (client: Client | null): BrokerUser | null | undefined => (client ? userOf.get(client) : undefined);
+
+  const aedesOpts: AedesOptions = {
+    authenticate(client, username, password, done) {
+      if (!access) { done(null, true); return; }
+      const u = username !== undefined ? access.get(username) : undefined;
+      if (!u || !password || !verifyPassword(password.toString('utf8'), u.passwordHash)) {
+        done(Object.assign(new Error('bad user name or password'), { returnCode: BAD_USERNAME_OR_PASSWORD }), false);
+        return;
+      }
+      userOf.set(client, u);
+      done(null, true);
+    },
+    authorizePublish(client, packet, done) {
+      if (packet.payload && packet.payload.length > maxPayload) { done(new Error(`payload of ${packet.payload.length} bytes, limit ${maxPayload}`)); return; }
+      if (!access || !client) { done(null); return; }
+      const u = rulesOf(client);
+      if (!u || !mayPublish(u.rules, packet.topic)) { done(new Error(`not authorised to publish on ${packet.topic}`)); return; }
+      done(null);
+    },
+    authorizeSubscribe(client, sub, done) {
+      if (!access) { done(null, sub); return; }
+      const u = rulesOf(client);
+      // A refused filter is granted as null (SUBACK failure), as Mosquitto does.
+      done(null, u && maySubscribe(u.rules, sub.topic) ? sub : null);
+    },
+    authorizeForward(client, packet) {
+      if (!access) return packet;
+      const u = rulesOf(client);
+      return u && mayReceive(u.rules, packet.topic) ? packet : null;
+    },
+  };
+  const aedes = await Aedes.createBroker(aedesOpts);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((sock) => {
+    sockets.add(sock);
+    sock.once('close', () => sockets.delete(sock));
+    aedes.handle(sock);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 1883, host, () => { server.off('error', reject); resolve(); });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  let stopped: Promise<void> | null = null;
+  return {
+    host,
+    port,
+    url: `mqtt://${host}:${port}`,
+    setAccess(a) {
+      access = toMap(a);
+      for (const [, c] of Object.entries((aedes as unknown as { clients: Record<string, Client> }).clients ?? {})) {
+        const u = userOf.get(c);
+        const now = u ? access.get(u.name) : undefined;
+        if (u && now) userOf.set(c, now);
+        else if (u) c.close();
+      }
+    },
+    stop() {
+      stopped ??= (async () => {
+        await new Promise<void>((r) => { aedes.close(() => r()); });
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((r) => { server.close(() => r()); });
+      })();
+      return stopped;
+    },
+  };
+}
+
+function toMap(a: BrokerAccess): Map<string, BrokerUser> {
+  return new Map(a.users.map((u) => [u.name, u]));
+}

@@ -1,0 +1,101 @@
+// Every payload from a peer reaches the ledger through here: in chunks through
+// Ledger.ingestAsync (signatures on the thread pool), with a pause between chunks, so a
+// door's decisions on the same process are never held up for more than one chunk's commit
+// (issue 5: "sync decisions never stall the door"). The queue is bounded in bytes.
+import type { IngestResult, Ledger } from '../ledger/ledger.ts';
+
+export interface IngestQueueOptions {
+  /** Events per ingestAsync call. Default 64. */
+  chunk?: number;
+  /** Bytes queued at most (default 64 MiB); pushes beyond are refused (reconciliation fetches them later). */
+  maxQueuedBytes?: number;
+  pause?: () => Promise<void>;
+  /**
+   * Called right after each chunk's ingest resolves, before anything else runs (in particular
+   * before the node publishes what the commit appended): results[i] is for raws[i].
+   */
+  onResult(peer: string, raws: Buffer[], results: IngestResult[]): void;
+  onError(e: unknown): void;
+}
+
+interface Job { peer: string; raws: Buffer[]; bytes: number }
+
+export class IngestQueue {
+  private readonly jobs: Job[] = [];
+  private queued = 0;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private readonly chunk: number;
+  private readonly maxQueued: number;
+  private readonly pause: () => Promise<void>;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly ledger: Ledger, private readonly opts: IngestQueueOptions) {
+    this.chunk = opts.chunk ?? 64;
+    this.maxQueued = opts.maxQueuedBytes ?? 64 * 1024 * 1024;
+    this.pause = opts.pause ?? (() => new Promise<void>((r) => setImmediate(r)));
+  }
+
+  get queuedBytes(): number { return this.queued; }
+  get busy(): boolean { return this.running !== null || this.jobs.length > 0; }
+
+  /** Queues events from a peer; false when the queue is full or stopped (nothing queued). */
+  push(peer: string, raws: Buffer[]): boolean {
+    if (this.stopped || raws.length === 0) return raws.length === 0;
+    const bytes = raws.reduce((n, r) => n + r.length, 0);
+    if (this.queued + bytes > this.maxQueued) return false;
+    this.jobs.push({ peer, raws, bytes });
+    this.queued += bytes;
+    this.running ??= this.drain();
+    return true;
+  }
+
+  /** Resolves when nothing is queued or being ingested. */
+  idle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Drops what is queued and waits for the chunk in progress to commit. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.jobs.length = 0;
+    this.queued = 0;
+    await this.running;
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.busy) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  private async drain(): Promise<void> {
+    // The first await comes before the loop can end, so `running` is set before it is cleared.
+    await Promise.resolve();
+    try {
+      while (this.jobs.length > 0 && !this.stopped) {
+        const job = this.jobs[0]!;
+        const raws = job.raws.splice(0, this.chunk);
+        if (job.raws.length === 0) this.jobs.shift();
+        const bytes = raws.reduce((n, r) => n + r.length, 0);
+        try {
+          const results = await this.ledger.ingestAsync(raws);
+          this.queued -= bytes;
+          // Synchronously, before the next await: see onResult.
+          this.opts.onResult(job.peer, raws, results);
+        } catch (e) {
+          this.queued -= bytes;
+          this.opts.onError(e);
+        }
+        await this.pause();
+      }
+    } finally {
+      // Cleared in the same turn as the loop's last check: a push after this starts a new drain.
+      this.running = null;
+      this.wake();
+    }
+  }
+}

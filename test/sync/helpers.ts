@@ -1,0 +1,155 @@
+// Shared fixtures for the sync tests: both brokers behind one interface (the contract suite
+// runs against each), an organisation whose events are built without a ledger (fast, so a
+// 10,000-event gap costs only the signatures), ledgers and sync nodes with short timers.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Signer } from '../../agent/ledger/crypto.ts';
+import { encodeUnsigned, eventId, signingBytes, ZERO_ID, FORMAT_VERSION } from '../../agent/ledger/event.ts';
+import type { Json } from '../../agent/ledger/canonical-json.ts';
+import { Ledger, type LedgerOptions } from '../../agent/ledger/ledger.ts';
+import { SyncNode } from '../../agent/sync/sync-node.ts';
+import type { SyncNodeOptions } from '../../agent/sync/options.ts';
+import { startEmbeddedBroker } from '../../agent/sync/embedded-broker.ts';
+import type { BrokerAccess } from '../../agent/sync/broker-auth.ts';
+import { startMosquitto } from '../helpers/mosquitto.ts';
+import { signerFor, testDapps } from '../ledger/helpers.ts';
+
+export type BrokerKind = 'mosquitto' | 'aedes';
+export const BROKER_KINDS: BrokerKind[] = ['mosquitto', 'aedes'];
+
+export interface TestBroker {
+  kind: BrokerKind;
+  url: string;
+  port: number;
+  /** Stops and starts the broker on the same port with nothing retained (persistence off). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface BrokerSecurity {
+  /** Mosquitto: files; aedes: the same model in memory. */
+  passwordFile?: string;
+  aclFile?: string;
+  access?: BrokerAccess;
+}
+
+export async function startBroker(kind: BrokerKind, sec: BrokerSecurity = {}): Promise<TestBroker> {
+  if (kind === 'mosquitto') {
+    const m = await startMosquitto({
+      ...(sec.passwordFile ? { passwordFile: sec.passwordFile } : {}),
+      ...(sec.aclFile ? { aclFile: sec.aclFile } : {}),
+      persistence: false,
+    });
+    return { kind, url: m.url, port: m.port, restart: () => m.restart(), stop: () => m.stop() };
+  }
+  const opts = sec.access ? { authenticate: sec.access } : {};
+  let b = await startEmbeddedBroker({ port: 0, ...opts });
+  const port = b.port;
+  return {
+    kind,
+    url: b.url,
+    port,
+    async restart() {
+      await b.stop();
+      b = await startEmbeddedBroker({ port, ...opts });
+    },
+    stop: () => b.stop(),
+  };
+}
+
+export interface Built { id: Buffer; raw: Buffer }
+
+/** An org built event by event: genesis by `admin`, then a node.add per name. */
+export class OrgFixture {
+  readonly admin = signerFor('admin');
+  readonly genesis: Buffer[] = [];
+  readonly org: Buffer;
+  head: Buffer;
+  ms: number;
+  private readonly chains = new Map<string, { seq: number; last: Buffer }>();
+
+  constructor(readonly names: string[], startMs = Date.now() - 3_600_000) {
+    this.ms = startMs;
+    const g = this.make(this.admin, [], 'org', 'genesis', { name: 'Sync Space', admins: [{ key: this.admin.publicKey.toString('hex'), name: 'Ada' }] }, ZERO_ID);
+    this.org = g.id;
+    this.genesis.push(g.raw);
+    this.head = g.id;
+    for (const n of names) {
+      const e = this.make(this.admin, [this.head], 'org', 'node.add', { key: signerFor(n).publicKey.toString('hex'), name: n, roles: ['door'] });
+      this.genesis.push(e.raw);
+      this.head = e.id;
+    }
+  }
+
+  make(by: Signer, parents: Buffer[], dapp: string, type: string, body: Json, org = this.org): Built {
+    const k = by.publicKey.toString('hex');
+    const c = this.chains.get(k) ?? { seq: 0, last: ZERO_ID };
+    this.ms += 1;
+    const unsigned = encodeUnsigned({
+      v: FORMAT_VERSION, org, author: by.publicKey, seq: c.seq + 1, prev: c.last,
+      parents: parents.slice().sort(Buffer.compare), hlc: { ms: this.ms, c: 0 }, dapp, type, body,
+    });
+    const id = eventId(unsigned);
+    this.chains.set(k, { seq: c.seq + 1, last: id });
+    return { id, raw: Buffer.concat([unsigned, by.sign(signingBytes(unsigned))]) };
+  }
+
+  /** `n` note.set events by `author`, each on top of the previous, starting on `from`. */
+  notes(author: string, n: number, from = this.head, label = author): Built[] {
+    const s = signerFor(author);
+    const out: Built[] = [];
+    let head = from;
+    for (let i = 0; i < n; i++) {
+      const e = this.make(s, [head], 'note', 'set', { k: `${label}${i % 50}`.slice(0, 20), v: i });
+      out.push(e);
+      head = e.id;
+    }
+    return out;
+  }
+}
+
+export interface TempDir { dir: string; ledger(name: string, extra?: Partial<LedgerOptions>): Ledger; cleanup(): void }
+
+export function tempDir(): TempDir {
+  const dir = mkdtempSync(join(tmpdir(), 'gdo-sync-'));
+  const opened: Ledger[] = [];
+  return {
+    dir,
+    ledger(name, extra = {}) {
+      const l = Ledger.open({ path: join(dir, `${name}.db`), dapps: testDapps, synchronous: 'OFF', ...extra });
+      opened.push(l);
+      return l;
+    },
+    cleanup() {
+      for (const l of opened) l.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A sync node with the short timers tests want. */
+export function syncNode(ledger: Ledger, url: string, org: Buffer, name: string, extra: Partial<SyncNodeOptions> = {}): SyncNode {
+  return new SyncNode({
+    ledger, url, orgId: org, nodeName: name,
+    reconnectPeriodMs: 200, liveSyncDelayMs: 300, requestTimeoutMs: 5000, syncIntervalMs: 60_000,
+    ...extra,
+  });
+}
+
+/** Polls until `cond` holds; fails naming `what` after `timeoutMs` (a deadline, not a timing goal). */
+export async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function ingestAll(l: Ledger, raws: Buffer[]): Promise<void> {
+  for (let i = 0; i < raws.length; i += 2000) {
+    const res = await l.ingestAsync(raws.slice(i, i + 2000));
+    const bad = res.find((r) => r.status !== 'accepted' && r.status !== 'duplicate');
+    if (bad) throw new Error(`fixture event not accepted: ${JSON.stringify(bad)}`);
+  }
+}
