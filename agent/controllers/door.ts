@@ -227,9 +227,11 @@ export class DoorController {
       at: iso(now),
     });
     if (!logged) allow = false; // the sink failed: now a ledger fault, and the grant is not given
-    lines.feedback.play(allow ? PATTERNS.granted : PATTERNS.denied);
-    // Already held unlocked: a pulse would add nothing but a relock surprise when the period ends.
+    // The strike first, feedback after: each GPIO write costs a sysfs write, and the door is what the
+    // member waits for (bench decide-e2e). Already held unlocked: a pulse would add nothing but a relock
+    // surprise when the period ends.
     if (allow && !this.#restingUnlocked()) this.#startPulse('grant', this.#cfg.unlock_ms);
+    lines.feedback.play(allow ? PATTERNS.granted : PATTERNS.denied);
   }
 
   #onDoorSwitch(open: boolean): void {
