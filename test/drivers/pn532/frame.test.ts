@@ -1,10 +1,14 @@
-// Frame codec against the byte sequences of the PN532 User Manual (UM0701-02 §6.2.1, §7).
+// Frame codec against the byte sequences of the PN532 User Manual (UM0701-02 §6.2.1, §7) as quoted in
+// HARDWARE.md, plus vectors computed by hand from the manual's checksum rules (the DCS sum is in a comment).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   ACK_FRAME, APP_ERROR_FRAME, checksum, encodeCommand, encodeFrame, encodeResponse, NACK_FRAME,
 } from '../../../drivers/pn532/frame.ts';
-import { Command, encodeTargetsA, inListPassiveTargetParams, maxRetriesParams, SAM_NORMAL_MODE } from '../../../drivers/pn532/commands.ts';
+import {
+  Command, decodeTargetsA, encodeTargetsA, inListPassiveTargetParams, maxRetriesParams, SAM_NORMAL_MODE,
+} from '../../../drivers/pn532/commands.ts';
+import { FrameParser } from '../../../drivers/pn532/frame-parser.ts';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -62,4 +66,18 @@ void test('a body longer than LEN allows uses the extended frame layout (§6.2.1
   assert.equal(frame[8], 0xd5);
   assert.equal(frame.length, 8 + 260 + 2);
   assert.throws(() => encodeFrame(0xd4, Buffer.alloc(400)), { code: 'PN532_BAD_FRAME' });
+});
+
+void test('replies as a reader sends them: ACK and response in one read; a MIFARE Classic 4K card', () => {
+  const frames: unknown[] = [];
+  const parser = new FrameParser((f) => frames.push(f));
+  parser.push(hex('00 00 FF 00 FF 00 00 00 FF 02 FE D5 15 16 00'));
+  assert.deepEqual(frames, [{ kind: 'ack' }, { kind: 'data', tfi: 0xd5, body: hex('15'), extended: false }]);
+  // SENS_RES 00 02 and SEL_RES 18 (4K); DCS: D5+4B+01+01+00+02+18+04+8A+4C+B5+12 = 0x2DD, so 0x23.
+  const reply = hex('00 00 FF 0C F4 D5 4B 01 01 00 02 18 04 8A 4C B5 12 23 00');
+  assert.deepEqual(encodeResponse(Command.InListPassiveTarget, hex('01 01 00 02 18 04 8A 4C B5 12')), reply);
+  frames.length = 0;
+  parser.push(reply);
+  const body = (frames[0] as { body: Buffer }).body;
+  assert.deepEqual(decodeTargetsA(body.subarray(1)), [{ tg: 1, atqa: 0x0002, sak: 0x18, uid: hex('8A 4C B5 12') }]);
 });
