@@ -13,7 +13,7 @@ import { checkFat, writeBootfs } from './fat-edit.ts';
 import { inspectBase } from './layout.ts';
 import { SECTOR, withPartitionSize } from './mbr.ts';
 import { runtimeModuleFiles } from './node-modules.ts';
-import { DEFAULT_AGENT_CONFIG, buildPayload, payloadBytes } from './payload.ts';
+import { DEFAULT_AGENT_CONFIG, SITE_FILE, buildPayload, payloadBytes } from './payload.ts';
 import type { ProgressFn } from './progress.ts';
 import { NODE_RUNTIME_VERSION, ensureNodeRuntime } from './runtime.ts';
 import { planRootSize } from './sizing.ts';
@@ -149,7 +149,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuildImageRes
       stageDir: join(work, 'stage'), bundle, runtimeDir, runtimeVersion, addonsDir,
       moduleFiles: await runtimeModuleFiles(nodeModules),
       unitsDir: opts.unitsDir ?? join(REPO_ROOT, 'provisioning', 'units'),
-      agentConfig: opts.agentConfig ?? DEFAULT_AGENT_CONFIG, site,
+      agentConfig: { ...(site ? { site_file: SITE_FILE } : {}), ...(opts.agentConfig ?? DEFAULT_AGENT_CONFIG) }, site,
     });
     const ext4 = base.root.ext4;
     const plan = planRootSize(ext4, base.root.size, payloadBytes(entries, ext4.blockSize) + (opts.headroomBytes ?? DEFAULT_HEADROOM), entries.length + 16);

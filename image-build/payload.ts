@@ -18,13 +18,16 @@ export type Entry =
   | { kind: 'file'; path: string; mode: number; source: string; size: number }
   | { kind: 'symlink'; path: string; target: string };
 
-/** Defaults for /etc/gdo/agent.json; the agent's config schema fills in everything not named here. */
+/** Defaults for /etc/gdo/agent.json (the agent's schema, agent/daemon/config, fills in every other key).
+ *  First boot adds the node's identity from its bootstrap (agent/enrol/firstboot.ts); until then the node
+ *  has no key in the ledger and stays inert. */
 export const DEFAULT_AGENT_CONFIG = {
-  stateDir: '/var/lib/gdo',
-  siteFile: '/etc/gdo/site.json',
-  bootstrapFile: `/boot/firmware${BOOTSTRAP_ON_BOOTFS}`,
+  state_dir: '/var/lib/gdo',
   log: { level: 'info' },
 } as const;
+
+/** Where `--site` goes in the image; agent.json names it only when the image has one. */
+export const SITE_FILE = '/etc/gdo/site.json';
 
 export interface PayloadInput {
   stageDir: string; // where generated files are written
@@ -77,7 +80,7 @@ export async function buildPayload(input: PayloadInput): Promise<Entry[]> {
   }
   for (const unit of UNITS) add(`${UNIT_DIR}/${unit}`, join(input.unitsDir, unit));
   add('/etc/gdo/agent.json', await stage(input.stageDir, 'agent.json', `${JSON.stringify(input.agentConfig, null, 2)}\n`));
-  if (input.site) add('/etc/gdo/site.json', await stage(input.stageDir, 'site.json', `${JSON.stringify(input.site, null, 2)}\n`));
+  if (input.site) add(SITE_FILE, await stage(input.stageDir, 'site.json', `${JSON.stringify(input.site, null, 2)}\n`));
   // What went in, so a node can report exactly which build it runs.
   add(`${GDO_ROOT}/build.json`, await stage(input.stageDir, 'build.json', `${JSON.stringify({
     node: input.runtimeVersion,

@@ -8,6 +8,7 @@
 // org       hex genesis id; genesis the raw genesis event (hex), the trust anchor the node's ledger starts from
 // token     one-time enrolment token (hex, 32 bytes); the admin keeps only its SHA-256 (provisioned.ts)
 // site      the site configuration (/etc/gdo/site.json on the node)
+// broker    the agent's sync.broker (a URL, or 'embedded' on a hub), its user name and password
 import { decodeEvent, hex } from '../ledger/event.ts';
 import { EnrolError } from './errors.ts';
 import { FieldReader, type NodeRole } from './fields.ts';
@@ -29,7 +30,8 @@ export interface Bootstrap {
 }
 
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const BROKER_URL = /^(mqtts?|wss?):\/\/[^\s/]+(:\d+)?(\/\S*)?$/;
+/** A broker URL, or 'embedded' for a hub that runs the broker itself (the agent's sync.broker). */
+const BROKER_URL = /^((mqtts?|wss?):\/\/[^\s/]+(:\d+)?(\/\S*)?|embedded)$/;
 
 export function validateBootstrap(value: unknown, where: string): Bootstrap {
   const f: FieldReader = new FieldReader('ENROL_BAD_BOOTSTRAP', where);
@@ -62,7 +64,7 @@ export function validateBootstrap(value: unknown, where: string): Bootstrap {
   if (o.broker !== undefined) {
     const b = f.object(o.broker, 'broker');
     f.only(b, 'broker', ['url', 'username', 'password']);
-    out.broker = { url: f.str(b.url, 'broker.url', 255, BROKER_URL, 'an mqtt://, mqtts://, ws:// or wss:// URL such as mqtts://hub.local:8883') };
+    out.broker = { url: f.str(b.url, 'broker.url', 255, BROKER_URL, 'an mqtt://, mqtts://, ws:// or wss:// URL such as mqtts://hub.local:8883, or embedded (a hub running the broker)') };
     const username = f.optStr(b.username, 'broker.username', 128);
     const password = f.optStr(b.password, 'broker.password', 1024);
     if (username !== undefined) out.broker.username = username;

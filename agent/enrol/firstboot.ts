@@ -132,6 +132,8 @@ function seedLedger(boot: Bootstrap, stateDir: string, note: Note): void {
   } finally { ledger.close(); }
 }
 
+/** The agent's config (agent/daemon/config: snake_case keys) with this node's identity from the bootstrap;
+ *  every other key the image or an admin set stays as it was. */
 function agentConfig(opts: FirstbootOptions, boot: Bootstrap, siteFile: string): string {
   let base: Record<string, unknown> = {};
   const old = readIfExists(opts.config);
@@ -143,18 +145,20 @@ function agentConfig(opts: FirstbootOptions, boot: Bootstrap, siteFile: string):
   }
   const cfg: Record<string, unknown> = {
     ...base,
-    stateDir: opts.stateDir,
-    siteFile,
-    bootstrapFile: join(opts.stateDir, STATE_FILES.bootstrap),
+    state_dir: opts.stateDir,
+    ...(boot.site ? { site_file: siteFile } : {}),
+    bootstrap_file: join(opts.stateDir, STATE_FILES.bootstrap),
     org: boot.org,
     node: { name: boot.node.name, roles: boot.node.roles },
-    enrolment: { requestFile: join(opts.stateDir, STATE_FILES.request) },
+    enrolment: { request_file: join(opts.stateDir, STATE_FILES.request) },
   };
   if (boot.broker) {
-    cfg.broker = {
-      url: boot.broker.url,
-      ...(boot.broker.username === undefined ? {} : { username: boot.broker.username }),
-      ...(boot.broker.password === undefined ? {} : { passwordFile: join(opts.stateDir, STATE_FILES.brokerPassword) }),
+    const sync = typeof base.sync === 'object' && base.sync !== null && !Array.isArray(base.sync) ? base.sync as Record<string, unknown> : {};
+    cfg.sync = {
+      ...sync,
+      broker: boot.broker.url,
+      username: boot.broker.username ?? '',
+      password_file: boot.broker.password === undefined ? '' : join(opts.stateDir, STATE_FILES.brokerPassword),
     };
   }
   return `${JSON.stringify(cfg, null, 2)}\n`;

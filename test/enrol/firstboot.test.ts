@@ -31,7 +31,7 @@ function makeNode(base: string, boot: Bootstrap | Buffer): Node {
   writeFileSync(join(fat, 'gdo/bootstrap.json'), Buffer.isBuffer(boot) ? boot : encodeBootstrap(boot));
   writeFileSync(join(root, 'etc/hostname'), 'raspberrypi\n');
   writeFileSync(join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n\n127.0.1.1\t\traspberrypi\n');
-  writeFileSync(join(root, 'etc/gdo/agent.json'), JSON.stringify({ stateDir: '/var/lib/gdo', siteFile: '/etc/gdo/site.json', log: { level: 'info' } }));
+  writeFileSync(join(root, 'etc/gdo/agent.json'), JSON.stringify({ state_dir: '/var/lib/gdo', log: { level: 'info' }, sync: { embedded_listen: '0.0.0.0:1883' } }));
   return {
     root, fat,
     opts: { bootstrap: join(fat, 'gdo/bootstrap.json'), stateDir: join(root, 'var/lib/gdo'), config: join(root, 'etc/gdo/agent.json'), root },
@@ -72,11 +72,12 @@ function assertFinished(node: Node, org: Org, boot: Bootstrap, r: FirstbootResul
     assert.deepEqual(enrolmentState(l, req.key), { state: 'not-enrolled' });
   } finally { l.close(); }
   const cfg = JSON.parse(readFileSync(node.opts.config, 'utf8')) as Record<string, unknown>;
+  // The agent's schema (agent/daemon/config): snake_case keys, the image's other keys kept.
   assert.deepEqual(cfg, {
-    stateDir: state, siteFile: join(node.root, 'etc/gdo/site.json'), log: { level: 'info' },
-    bootstrapFile: join(state, 'bootstrap.json'), org: org.org, node: { name: boot.node.name, roles: boot.node.roles },
-    enrolment: { requestFile: join(state, 'enrol-request.json') },
-    broker: { url: boot.broker!.url, username: boot.broker!.username, passwordFile: join(state, 'broker.pass') },
+    state_dir: state, site_file: join(node.root, 'etc/gdo/site.json'), log: { level: 'info' },
+    bootstrap_file: join(state, 'bootstrap.json'), org: org.org, node: { name: boot.node.name, roles: boot.node.roles },
+    enrolment: { request_file: join(state, 'enrol-request.json') },
+    sync: { broker: boot.broker!.url, username: boot.broker!.username, password_file: join(state, 'broker.pass'), embedded_listen: '0.0.0.0:1883' },
   });
   assert.doesNotMatch(readFileSync(node.opts.config, 'utf8'), /broker secret/, 'no password in the world-readable config');
   assert.equal(mode(node.opts.config), 0o644);

@@ -108,7 +108,8 @@ describe('buildImage on a Pi OS-layout fixture', () => {
     assert.equal(ext4Stat(first.out, off, '/opt/gdo/node_modules/better-sqlite3/deps'), undefined);
     assert.equal(ext4Stat(first.out, off, '/opt/gdo/node_modules/prebuild-install'), undefined);
     assert.deepEqual(JSON.parse(ext4Cat(first.out, off, '/etc/gdo/site.json')), { name: 'Test Space', broker: 'mqtts://broker.local' });
-    assert.equal(JSON.parse(ext4Cat(first.out, off, '/etc/gdo/agent.json')).stateDir, '/var/lib/gdo');
+    // The agent's schema (snake_case keys); with --site the image's config names the site file.
+    assert.deepEqual(JSON.parse(ext4Cat(first.out, off, '/etc/gdo/agent.json')), { site_file: '/etc/gdo/site.json', state_dir: '/var/lib/gdo', log: { level: 'info' } });
     assert.match(ext4Cat(first.out, off, '/opt/gdo/bin/gdo'), /exec \/opt\/gdo\/bin\/node \/opt\/gdo\/gdo\.js "\$@"/);
     // The base's own files are still there.
     assert.equal(ext4Cat(first.out, off, '/etc/hostname'), 'raspberrypi\n');

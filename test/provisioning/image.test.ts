@@ -117,7 +117,7 @@ describe('gdo provision --image on a built fixture image', () => {
     });
     assert.deepEqual(readdirSync(join(node, 'boot/firmware/gdo')).sort(), ['README.txt', 'enrol-request.json']);
     assert.match(readFileSync(join(node, 'boot/firmware/cmdline.txt'), 'utf8'), / cfg80211\.ieee80211_regdom=DE\n$/);
-    const cfg = JSON.parse(readFileSync(join(node, 'etc/gdo/agent.json'), 'utf8')) as { node: unknown; bootstrapFile: string };
+    const cfg = JSON.parse(readFileSync(join(node, 'etc/gdo/agent.json'), 'utf8')) as { node: unknown; bootstrap_file: string };
     assert.deepEqual(cfg.node, { name: 'front-door', roles: ['door'] });
     const req = parseEnrolmentRequest(readFileSync(join(node, 'boot/firmware/gdo/enrol-request.json')));
     assert.equal(req.key, r.key);

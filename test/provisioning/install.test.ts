@@ -51,7 +51,7 @@ describe('provisioning/install.sh', () => {
       assert.equal(readlinkSync(join(pi, 'etc/systemd/system/multi-user.target.wants', unit)), `/usr/lib/systemd/system/${unit}`);
     }
     assert.equal(readlinkSync(join(pi, 'usr/local/bin/gdo')), '/opt/gdo/bin/gdo');
-    assert.equal(JSON.parse(readFileSync(join(pi, 'etc/gdo/agent.json'), 'utf8')).stateDir, '/var/lib/gdo');
+    assert.equal(JSON.parse(readFileSync(join(pi, 'etc/gdo/agent.json'), 'utf8')).state_dir, '/var/lib/gdo');
     assert.deepEqual(JSON.parse(readFileSync(join(pi, 'etc/gdo/site.json'), 'utf8')), { name: 'Test Space' });
     assert.equal(mode(join(pi, 'boot/firmware/gdo/bootstrap.json')), 0o600);
     assert.equal(readFileSync(join(pi, 'boot/firmware/gdo/bootstrap.json'), 'utf8'), '{"v":1}\n');
