@@ -29,6 +29,12 @@ export interface Pn532Options {
   nackRetries?: number;
   /** SAMConfiguration attempts after wake-up: the first one often times out. */
   samAttempts?: number;
+  /**
+   * Quiet time between the last byte received and the next frame sent. Some USB-UART adapters lose a frame
+   * sent right behind a reply (HARDWARE.md, known failure modes); 0 (default) sends at once, as the PN532's
+   * own UART allows. A few ms is plenty for the adapters that need it.
+   */
+  frameGapMs?: number;
   /** RFConfiguration MaxRetries (§7.3.1); passiveActivation 0xFF would make InListPassiveTarget block. */
   maxRetries?: { atr?: number; psl?: number; passiveActivation?: number };
   clock?: Clock;
@@ -60,7 +66,9 @@ export class Pn532 {
   private readonly sendAttempts: number;
   private readonly nackRetries: number;
   private readonly samAttempts: number;
+  private readonly frameGapMs: number;
   private readonly maxRetries: Buffer;
+  private lastRxAt = Number.NEGATIVE_INFINITY;
   private readonly parser: FrameParser;
   private inbox: ParsedFrame[] = [];
   private wakeWaiter: (() => void) | undefined;
@@ -75,13 +83,17 @@ export class Pn532 {
     this.sendAttempts = Math.max(1, options.sendAttempts ?? 3);
     this.nackRetries = options.nackRetries ?? 2;
     this.samAttempts = Math.max(1, options.samAttempts ?? 3);
+    this.frameGapMs = Math.max(0, options.frameGapMs ?? 0);
     const r = options.maxRetries ?? {};
     this.maxRetries = maxRetriesParams(r.atr ?? 0xff, r.psl ?? 0x01, r.passiveActivation ?? 0x01);
     this.parser = new FrameParser((frame) => {
       this.inbox.push(frame);
       this.wakeWaiter?.();
     });
-    this.transport.onData((chunk) => this.parser.push(chunk));
+    this.transport.onData((chunk) => {
+      this.lastRxAt = this.clock.now();
+      this.parser.push(chunk);
+    });
     this.transport.onClose(() => this.wakeWaiter?.());
   }
 
@@ -158,6 +170,7 @@ export class Pn532 {
     let nacks = 0;
     for (let attempt = 1; attempt <= this.sendAttempts; attempt++) {
       // Bytes received before this command was sent cannot answer it: drop them.
+      await this.quietGap();
       this.inbox = [];
       this.parser.reset();
       await this.write(frame);
@@ -217,6 +230,7 @@ export class Pn532 {
           if (frame.reason === 'dcs' && nacksSent < this.nackRetries) {
             nacksSent++;
             this.stats.nacksSent++;
+            await this.quietGap();
             await this.write(NACK_FRAME);
           }
           break;
@@ -263,6 +277,12 @@ export class Pn532 {
         this.wakeWaiter = done;
       });
     }
+  }
+
+  /** Waits until frameGapMs have passed since the last byte came in. */
+  private async quietGap(): Promise<void> {
+    const wait = this.lastRxAt + this.frameGapMs - this.clock.now();
+    if (this.frameGapMs > 0 && wait > 0) await new Promise<void>((resolve) => this.clock.setTimeout(resolve, wait));
   }
 
   private async write(bytes: Buffer): Promise<void> {

@@ -186,3 +186,34 @@ void test('a reader babbling garbage for five minutes: no card, fault state, cou
     await r.stop();
   }
 });
+
+void test('frameGapMs keeps a quiet gap after each reply before the next frame (USB-UART adapters)', async () => {
+  const r = fakeTimeRig({ pn532: { ackTimeoutMs: 50, responseTimeoutMs: 500, frameGapMs: 4 } });
+  try {
+    r.poller.start();
+    await runUntil(r.clock, () => r.poller.status().state === 'ready', 'ready');
+    r.sim.present({ uid: UID });
+    await runUntil(r.clock, () => (r.sim.stats.commands[Command.InRelease] ?? 0) >= 3, 'three reads and releases');
+    // The simulator replies 3 ms after a command (ACK at 1, reply at 3); the release follows 4 ms later.
+    const polls = r.sent.filter((c) => c.code === POLL).map((c) => c.at);
+    const releases = r.sent.filter((c) => c.code === Command.InRelease).map((c) => c.at);
+    for (const rel of releases) {
+      const poll = polls.filter((p) => p < rel).at(-1)!;
+      assert.equal(rel - poll, 3 + 4);
+    }
+  } finally {
+    await r.stop();
+  }
+  const plain = fakeTimeRig();
+  try {
+    plain.poller.start();
+    await runUntil(plain.clock, () => plain.poller.status().state === 'ready', 'ready');
+    plain.sim.present({ uid: UID });
+    await runUntil(plain.clock, () => (plain.sim.stats.commands[Command.InRelease] ?? 0) >= 1, 'a release');
+    const poll = plain.sent.filter((c) => c.code === POLL).at(-1)!.at;
+    const rel = plain.sent.find((c) => c.code === Command.InRelease)!.at;
+    assert.equal(rel - poll, 3, 'without a gap the release goes out with the reply');
+  } finally {
+    await plain.stop();
+  }
+});
