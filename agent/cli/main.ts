@@ -8,13 +8,14 @@ import { imageCommands } from './image-cmds.ts';
 import { provisionCommands } from './provision-cmds.ts';
 import { nodeCommands } from './node-cmds.ts';
 import { firstbootCommands } from './firstboot-cmds.ts';
+import { agentCommands } from './agent-cmds.ts';
 import type { Command } from './registry.ts';
 import { makeOutput } from './output.ts';
 
 declare const GDO_VERSION: string | undefined;
 export const VERSION = typeof GDO_VERSION === 'string' ? GDO_VERSION : '0.0.0-dev';
 
-const COMMANDS: Command[] = [...ledgerCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands];
+const COMMANDS: Command[] = [...ledgerCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands, ...agentCommands];
 
 function overview(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

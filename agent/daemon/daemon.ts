@@ -1,0 +1,403 @@
+// The agent daemon: builds the parts from the configuration, runs them under the supervisor, ties their
+// faults to the controllers (a reader or ledger fault drives outputs safe, door.ts "faults"), tells systemd
+// when it is ready and pings the watchdog while healthy, and shuts down in order: outputs safe, controllers
+// stopped (their last events written), access closed (pending writes committed), ledger closed.
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import type { AccessDecider, Decision, DoorPolicy } from '../controllers/types.ts';
+import type { Dapp } from '../ledger/dapp.ts';
+import { hex } from '../ledger/event.ts';
+import { rolesOf, type AgentConfig } from './config/index.ts';
+import { ObservedSink } from './decisions.ts';
+import { HttpPart, parseListen, SimError, type SimControl, type StatusSource } from './http-server.ts';
+import { errText, type Logger } from './log.ts';
+import { metricName, renderMetrics, type Family } from './metrics.ts';
+import type { Notifier } from './notify.ts';
+import { AccessPart, createAccess, type AccessFactory } from './parts/access.ts';
+import { ControllersPart } from './parts/controllers.ts';
+import { readCredentials } from './parts/credentials.ts';
+import { FileBackedBoard } from './parts/fake-board-file.ts';
+import { GpioPart } from './parts/gpio.ts';
+import { LedgerPart } from './parts/ledger.ts';
+import { ReaderPart, type ReaderStatus } from './parts/reader.ts';
+import { BrokerPart, createBroker, createSync, SyncPart, type BrokerFactory, type SyncFactory } from './parts/sync.ts';
+import { Supervisor, type Part, type PartStatus, type SupervisorOptions } from './supervisor.ts';
+import { AGENT_VERSION } from './version.ts';
+import { Watchdog } from './watchdog.ts';
+
+export interface DaemonOptions {
+  config: AgentConfig;
+  log: Logger;
+  /** Factory hooks; default: the ones in parts/access.ts and parts/sync.ts. */
+  access?: AccessFactory;
+  sync?: SyncFactory;
+  broker?: BrokerFactory;
+  notifier?: Notifier;
+  /** Dapps the ledger runs; default agent/dapps.ts allDapps. */
+  dapps?: Dapp[];
+  /** Supervisor timings (tests). */
+  supervisor?: Pick<SupervisorOptions, 'checkMs' | 'retryInitialMs' | 'retryMaxMs' | 'stableMs'>;
+}
+
+/** Reason a badge is denied while the access service is down (the ledger is up, access is restarting). */
+export const ACCESS_UNAVAILABLE = 'access_unavailable';
+const LEDGER_COUNT_TTL_MS = 10_000;
+
+export class Daemon {
+  readonly config: AgentConfig;
+  readonly sink: ObservedSink;
+  readonly supervisor: Supervisor;
+  readonly #log: Logger;
+  readonly #notifier: Notifier | undefined;
+  readonly #gpio: GpioPart;
+  readonly #ledger: LedgerPart;
+  readonly #access: AccessPart;
+  readonly #readers: ReaderPart[];
+  readonly #controllers: ControllersPart | undefined;
+  readonly #broker: BrokerPart | undefined;
+  readonly #sync: SyncPart | undefined;
+  readonly #http: HttpPart | undefined;
+  readonly #loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  readonly #startedAt = Date.now();
+  #watchdog: Watchdog | undefined;
+  #readyMs: number | undefined;
+  #stopping: Promise<void> | undefined;
+  #ledgerCount = { value: 0, at: Number.NEGATIVE_INFINITY };
+
+  constructor(opts: DaemonOptions) {
+    const cfg = opts.config;
+    this.config = cfg;
+    this.#log = opts.log;
+    this.#notifier = opts.notifier;
+    this.#gpio = new GpioPart(cfg.gpio);
+    this.#ledger = new LedgerPart(cfg.ledger, cfg.org, opts.dapps);
+    const accessFactory = opts.access ?? createAccess;
+    this.#access = new AccessPart(accessFactory, () => {
+      const ledger = this.#ledger.ledger;
+      return ledger && {
+        ledger, config: cfg, log: this.#log.child({ part: 'access' }),
+        lastContact: () => this.#sync?.service?.lastContact() ?? null,
+        ledgerFault: (err: unknown) => this.supervisor.fail('ledger', err),
+      };
+    });
+    this.sink = new ObservedSink({
+      inner: () => this.#access.service?.sink,
+      log: this.#log,
+      onWriteError: (err, kind) => this.supervisor.fail('ledger', new Error(`could not record ${kind}: ${errText(err)}`)),
+    });
+    this.#readers = cfg.readers.map((r) => new ReaderPart({
+      config: r,
+      log: this.#log,
+      gpio: () => this.#gpio.backend,
+      onStatus: (id, s) => this.#onReaderStatus(id, s),
+    }));
+    const parts: Part[] = [this.#gpio, this.#ledger, this.#access, ...this.#readers];
+    if (cfg.doors.length + cfg.machines.length > 0) {
+      this.#controllers = new ControllersPart({
+        config: cfg,
+        gpio: () => this.#gpio.backend,
+        reader: (id) => this.#readers.find((r) => r.id === id)!,
+        decider: this.#decider(),
+        sink: this.sink,
+        policy: this.#policy(),
+        onError: (err, where) => this.#log.warn({ err, where }, `${where}: ${errText(err)}`),
+        onStarted: () => { if (!this.supervisor.isRunning('ledger')) this.#eachController((c) => c.onLedgerFault('ledger not open')); },
+      });
+      parts.push(this.#controllers);
+    }
+    if (cfg.sync.broker === 'embedded') {
+      const make = opts.broker ?? createBroker;
+      this.#broker = new BrokerPart(() => make({
+        listen: parseListen(cfg.sync.embedded_listen),
+        ...optional('credentials', readCredentials(cfg.sync)),
+        log: this.#log.child({ part: 'broker' }),
+      }));
+      parts.push(this.#broker);
+    }
+    if (cfg.sync.broker !== '') {
+      const make = opts.sync ?? createSync;
+      this.#sync = new SyncPart(() => {
+        const ledger = this.#ledger.ledger;
+        if (!ledger) throw new Error('the ledger is not open');
+        const brokerUrl = cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker;
+        if (!brokerUrl) throw new Error('the embedded broker is not running');
+        return make({
+          ledger, config: cfg, brokerUrl, log: this.#log.child({ part: 'sync' }),
+          ...optional('credentials', readCredentials(cfg.sync)),
+        });
+      }, cfg.sync.broker === 'embedded');
+      parts.push(this.#sync);
+    }
+    if (cfg.http.listen !== '') {
+      this.#http = new HttpPart(cfg.http.listen, this.#statusSource());
+      parts.push(this.#http);
+    }
+    this.supervisor = new Supervisor({
+      parts, log: this.#log, ...opts.supervisor, onChange: (s, prev) => this.#onPartChange(s, prev),
+    });
+  }
+
+  get ready(): boolean { return this.#readyMs !== undefined; }
+  /** Where the status endpoint listens, once it does. */
+  get httpAddress(): { address: string; port: number } | undefined { return this.#http?.address; }
+
+  async start(): Promise<void> {
+    this.#loop.enable();
+    this.#log.info({ version: AGENT_VERSION, roles: rolesOf(this.config) }, 'gdo agent starting');
+    await this.supervisor.start();
+    if (this.#http?.address) {
+      const a = this.#http.address;
+      this.#log.info({ http: { address: a.address, port: a.port } }, `status endpoint on http://${a.address}:${a.port}/status`);
+    }
+    this.#checkReady();
+    if (this.#notifier?.enabled) {
+      const pingMs = this.#notifier.watchdogIntervalMs;
+      this.#watchdog = new Watchdog({
+        intervalMs: pingMs ?? 5_000,
+        problems: () => this.problems(),
+        ping: () => { if (pingMs !== undefined) void this.#notifier?.send({ WATCHDOG: '1' }); },
+        onChange: (p) => {
+          if (this.ready) void this.#notifier?.send({ STATUS: p.length === 0 ? this.#summary() : `degraded: ${p.join('; ')}` });
+          if (p.length > 0) this.#log.warn({ problems: p }, `unhealthy, watchdog not pinged: ${p.join('; ')}`);
+        },
+      });
+      this.#watchdog.start();
+    }
+  }
+
+  /** Orderly stop (SIGTERM): outputs safe first, then every part in reverse order. Idempotent. */
+  stop(reason: string): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#log.info({ reason }, `stopping (${reason})`);
+      this.#watchdog?.stop();
+      this.safeNow();
+      const told = this.#notifier?.send({ STOPPING: '1', STATUS: `stopping (${reason})` });
+      await this.supervisor.stopAll();
+      this.#loop.disable();
+      await told;
+      this.#log.info('stopped: outputs safe, ledger closed');
+    })();
+    return this.#stopping;
+  }
+
+  /** Every output to its safe level, synchronously (exit handlers). */
+  safeNow(): void {
+    this.#controllers?.safeNow();
+  }
+
+  /** Why the agent is not healthy right now; empty when it is. What the watchdog and /health go by. */
+  problems(): string[] {
+    const out: string[] = [];
+    const need = [this.#gpio.name, this.#ledger.name, this.#access.name, ...(this.#controllers ? [this.#controllers.name] : [])];
+    for (const name of need) {
+      if (!this.supervisor.isRunning(name)) {
+        const s = this.supervisor.status().find((x) => x.name === name)!;
+        out.push(`${name} ${s.state}${s.detail ? `: ${s.detail}` : ''}`);
+      }
+    }
+    for (const r of this.#readers) {
+      const s = r.status();
+      if (s.state !== 'ready') out.push(`reader ${r.id} ${s.state}${s.lastError ? `: ${s.lastError.message}` : ''}`);
+    }
+    return out;
+  }
+
+  health(): { ok: boolean; body: Record<string, unknown> } {
+    const problems = this.problems();
+    const ok = this.ready && problems.length === 0;
+    return { ok, body: { status: ok ? 'ok' : this.ready ? 'degraded' : 'starting', problems } };
+  }
+
+  status(): Record<string, unknown> {
+    const ledger = this.#ledger.ledger;
+    const sync = this.#sync?.service?.status();
+    const faults = [
+      ...this.supervisor.status().filter((p) => p.state !== 'ok').map((p) => ({ part: p.name, state: p.state, ...optional('detail', p.detail) })),
+    ];
+    return {
+      node: {
+        name: this.config.node.name, roles: rolesOf(this.config), version: AGENT_VERSION, pid: process.pid,
+        started_at: new Date(this.#startedAt).toISOString(), uptime_s: Math.round((Date.now() - this.#startedAt) / 1000),
+        ...optional('ready_ms', this.#readyMs),
+      },
+      ready: this.ready,
+      healthy: this.health().ok,
+      problems: this.problems(),
+      enrolment: this.#access.service?.enrolment() ?? { enrolled: false, reason: ACCESS_UNAVAILABLE },
+      parts: this.supervisor.status(),
+      faults,
+      readers: this.#readers.map((r) => {
+        const s = r.status();
+        return { id: r.id, transport: r.simulator ? 'simulated' : 'serial', state: s.state, ...optional('last_error', s.lastError), ...optional('firmware', s.firmware) };
+      }),
+      doors: this.#controllers?.doorStatus() ?? [],
+      machines: this.#controllers?.machineStatus() ?? [],
+      ledger: ledger ? {
+        org: ledger.orgId ? hex(ledger.orgId) : null, events: this.#ledgerEvents(), heads: ledger.heads().length,
+        pending: ledger.pendingCount(), state_hash: ledger.stateHash(),
+      } : null,
+      sync: this.#sync ? {
+        broker: this.config.sync.broker === 'embedded' ? `embedded (${this.#broker?.url ?? 'not running'})` : redactUrl(this.config.sync.broker),
+        state: sync?.state ?? 'stopped', ...optional('detail', sync?.detail), peers: sync?.peers ?? [],
+      } : null,
+      decisions: this.sink.recent(),
+      gpio: { backend: this.config.gpio.backend, ...(this.#gpio.board instanceof FileBackedBoard && { lines: this.#gpio.board.snapshot().lines }) },
+    };
+  }
+
+  metrics(): string {
+    const f: Family[] = [];
+    const g = (name: string, help: string, samples: Family['samples']): void => { f.push({ name, help, type: 'gauge', samples }); };
+    const c = (name: string, help: string, samples: Family['samples']): void => { f.push({ name, help, type: 'counter', samples }); };
+    g('gdo_ready', 'Whether the agent has been ready for badges (1) or is still starting (0).', [{ value: this.ready ? 1 : 0 }]);
+    g('gdo_healthy', 'Whether every reader, the ledger and GPIO are healthy right now.', [{ value: this.health().ok ? 1 : 0 }]);
+    c('gdo_decisions_total', 'Access decisions by controller kind, result and reason.', [...this.sink.decisions].map(([k, value]) => {
+      const [result, reason, kind] = k.split('\0') as [string, string, string];
+      return { labels: { kind, result, reason }, value };
+    }));
+    c('gdo_events_recorded_total', 'Events the controllers recorded, by kind.', [...this.sink.events].map(([kind, value]) => ({ labels: { kind }, value })));
+    c('gdo_event_write_errors_total', 'Events the ledger could not take.', [{ value: this.sink.writeErrors }]);
+    const ledger = this.#ledger.ledger;
+    if (ledger) {
+      g('gdo_ledger_events', 'Events in the local ledger replica.', [{ value: this.#ledgerEvents() }]);
+      g('gdo_ledger_pending', 'Events waiting for missing parents.', [{ value: ledger.pendingCount() }]);
+      c('gdo_ledger_appends_total', 'Events appended at the head since the ledger opened.', [{ value: ledger.stats.linear }]);
+      c('gdo_ledger_merges_total', 'Merge windows folded since the ledger opened.', [{ value: ledger.stats.merges }]);
+      c('gdo_ledger_merged_events_total', 'Events placed by merges since the ledger opened.', [{ value: ledger.stats.mergedEvents }]);
+    }
+    if (this.#sync) {
+      const s = this.#sync.service?.status();
+      g('gdo_sync_connected', 'Whether peer sync is connected to its broker.', [{ value: s?.state === 'connected' ? 1 : 0 }]);
+      g('gdo_sync_peers', 'Peers sync knows of.', [{ value: s?.peers.length ?? 0 }]);
+      g('gdo_sync_peer_lag_events', 'Events between this node and each peer.', (s?.peers ?? [])
+        .filter((p) => p.lag_events !== undefined).map((p) => ({ labels: { peer: p.name }, value: p.lag_events! })));
+      for (const [name, value] of Object.entries(s?.counters ?? {})) c(`gdo_sync_${metricName(name)}_total`, `Sync counter ${name}.`, [{ value }]);
+    }
+    const parts = this.supervisor.status();
+    g('gdo_part_up', 'Whether each part of the agent is running (ok or degraded).', parts.map((p) => ({ labels: { part: p.name }, value: p.state === 'ok' || p.state === 'degraded' ? 1 : 0 })));
+    c('gdo_part_restarts_total', 'Restarts of each part after a failure.', parts.map((p) => ({ labels: { part: p.name }, value: p.restarts })));
+    g('gdo_reader_up', 'Whether each reader answers.', this.#readers.map((r) => ({ labels: { reader: r.id }, value: r.status().state === 'ready' ? 1 : 0 })));
+    g('gdo_door_unlocked', 'Whether each door is unlocked.', (this.#controllers?.doorStatus() ?? []).map((d) => ({ labels: { door: d.id }, value: d.unlocked ? 1 : 0 })));
+    g('gdo_door_open', 'Whether each door is open (door switch).', (this.#controllers?.doorStatus() ?? []).map((d) => ({ labels: { door: d.id }, value: d.open ? 1 : 0 })));
+    g('gdo_machine_enabled', 'Whether each machine\'s relay is energised.', (this.#controllers?.machineStatus() ?? []).map((m) => ({ labels: { machine: m.id }, value: m.relay ? 1 : 0 })));
+    const lag = (q: number): number => this.#loop.percentile(q) / 1e9;
+    g('gdo_event_loop_lag_seconds', 'Event-loop delay since the agent started, by quantile.', [
+      { labels: { quantile: '0.5' }, value: lag(50) }, { labels: { quantile: '0.99' }, value: lag(99) }, { labels: { quantile: '1' }, value: this.#loop.max / 1e9 },
+    ]);
+    if (this.#watchdog) {
+      c('gdo_watchdog_pings_total', 'Watchdog pings sent to systemd.', [{ value: this.#watchdog.pings }]);
+      c('gdo_watchdog_skipped_total', 'Watchdog rounds skipped because the agent was unhealthy.', [{ value: this.#watchdog.skipped }]);
+    }
+    g('process_resident_memory_bytes', 'Resident memory of the agent.', [{ value: process.memoryUsage.rss() }]);
+    g('process_start_time_seconds', 'When the agent started (Unix time).', [{ value: Math.floor(this.#startedAt / 1000) }]);
+    return renderMetrics(f);
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------------
+
+  /** Controllers ask this; it forwards to whatever access service is current. */
+  #decider(): AccessDecider {
+    return {
+      decide: (req): Decision => this.#access.service?.decider.decide(req) ?? { allow: false, reason: ACCESS_UNAVAILABLE },
+    };
+  }
+
+  #policy(): DoorPolicy {
+    // Without the access service there are no schedules: normal mode, locked unless a badge is granted.
+    return { mode: (door, at) => this.#access.service?.policy.mode(door, at) ?? 'normal' };
+  }
+
+  #onPartChange(s: PartStatus, previous: string): void {
+    if (s.name === 'ledger') {
+      const up = s.state === 'ok' || s.state === 'degraded';
+      const wasUp = previous === 'ok' || previous === 'degraded';
+      if (up !== wasUp) this.#eachController((c) => (up ? c.onLedgerRecovered() : c.onLedgerFault(s.detail ?? s.state)));
+    }
+    this.#checkReady();
+  }
+
+  #onReaderStatus(id: string, s: ReaderStatus): void {
+    this.#log[s.state === 'ready' ? 'info' : 'warn']({ reader: id, state: s.state, ...optional('error', s.lastError?.message) }, `reader ${id}: ${s.state}`);
+    this.supervisor.check();
+    this.#checkReady();
+  }
+
+  #eachController(fn: (c: { onLedgerFault(d?: string): void; onLedgerRecovered(): void }) => void): void {
+    for (const c of this.#controllers?.all() ?? []) {
+      try {
+        fn(c);
+      } catch (err) {
+        this.#log.error({ err }, `controller fault handling failed: ${errText(err)}`);
+      }
+    }
+  }
+
+  #checkReady(): void {
+    if (this.ready || this.#stopping || this.problems().length > 0) return;
+    this.#readyMs = Math.round(performance.now());
+    this.#log.info({ ready_ms: this.#readyMs }, 'ready for badges');
+    void this.#notifier?.send({ READY: '1', STATUS: this.#summary() });
+  }
+
+  #summary(): string {
+    const n = (k: number, w: string): string => `${k} ${w}${k === 1 ? '' : 's'}`;
+    return `ready: ${[n(this.config.doors.length, 'door'), n(this.config.machines.length, 'machine'), n(this.#readers.length, 'reader')].join(', ')}`;
+  }
+
+  #ledgerEvents(): number {
+    const l = this.#ledger.ledger;
+    if (!l) return 0;
+    const now = Date.now();
+    // count(*) walks an index: cheap at a few thousand events, tens of ms at a million; cache it.
+    if (now - this.#ledgerCount.at > LEDGER_COUNT_TTL_MS) this.#ledgerCount = { value: l.count(), at: now };
+    return this.#ledgerCount.value;
+  }
+
+  #statusSource(): StatusSource {
+    const simulated = this.config.gpio.backend === 'fake' || this.config.readers.some((r) => r.transport === 'simulated');
+    return {
+      health: () => this.health(),
+      status: () => this.status(),
+      metrics: () => this.metrics(),
+      sim: simulated ? this.#simControl() : undefined,
+    };
+  }
+
+  /** The simulated site's hands on a simulated node: cards on simulated readers, levels on fake inputs. */
+  #simControl(): SimControl {
+    const simulator = (id: string) => {
+      const r = this.#readers.find((x) => x.id === id);
+      if (!r) throw new SimError(404, `no reader '${id}'`);
+      if (!r.simulator) throw new SimError(404, `reader '${id}' is not a simulated reader (or has not started)`);
+      return r.simulator;
+    };
+    return {
+      presentCard: (id, uid) => simulator(id).present({ uid }),
+      removeCard: (id) => simulator(id).remove(),
+      driveInput: (line, level) => {
+        const board = this.#gpio.board;
+        if (!board) throw new SimError(404, 'GPIO is not the fake backend (or has not started)');
+        if (board.mode(line) === 'output') throw new SimError(400, `GPIO ${line} is an output; only inputs can be driven`);
+        board.drive(line, level);
+      },
+    };
+  }
+}
+
+/** { [key]: value } when value is defined, else {} (for spreading optional fields). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** A broker URL without its password, for status. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+export { SimError };
+export type { SimControl };
