@@ -1,12 +1,14 @@
 // `npm run bench -- SUITE [SUITE...] [--json]`: one JSON object a line with --json, else a table.
 import type { Metric } from './metric.ts';
 import { ingestBench, mergeBench } from './ledger.ts';
+import { decideBench } from './decide.ts';
 import { decideE2eBench } from './decide-e2e.ts';
 import { benchImage } from '../image-build/bench.ts';
 
 const suites: Record<string, () => Promise<Metric[]>> = {
   ingest: () => ingestBench(),
   merge: () => mergeBench(),
+  decide: () => decideBench(),
   'decide-e2e': () => decideE2eBench(),
   image: () => benchImage(),
 };

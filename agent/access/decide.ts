@@ -34,8 +34,8 @@ export interface AccessDecision {
 
 export interface DecideOptions {
   ledger: Ledger;
-  /** This node's Ed25519 public key, hex. */
-  nodeKey: string;
+  /** This node's Ed25519 public key, hex; null for the staff desk's view (`gdo access check`), which is no node. */
+  nodeKey: string | null;
   siteSecret: Buffer | null;
   policy?: Partial<AccessPolicy>;
   /** Epoch ms of the last successful exchange with any peer; null when none since start. */
@@ -46,7 +46,7 @@ export interface DecideOptions {
 export class AccessService {
   readonly policy: AccessPolicy;
   private readonly ledger: Ledger;
-  private readonly nodeKey: string;
+  private readonly nodeKey: string | null;
   private siteSecret: Buffer | null;
   private readonly lastContact: () => number | null;
   private readonly startedAt: number;
@@ -65,6 +65,7 @@ export class AccessService {
   setSiteSecret(secret: Buffer | null): void { this.siteSecret = secret; }
 
   enrolled(): boolean {
+    if (this.nodeKey === null) return true;
     const k = this.ledger.get<KeyRecord>(`org/key/${this.nodeKey}`);
     return k !== undefined && k.kind === 'node' && !k.revoked;
   }
