@@ -1,9 +1,11 @@
 // `gdo node list | requests | approve | revoke | request`: enrolling the organisation's door, machine and hub
 // nodes (issue 7). A node makes a signed enrolment request at first boot (agent/enrol/firstboot.ts); an admin
 // approves it here, which appends org/node.add with the provisioned roles and the site secret sealed to the
-// node's X25519 key. Requests travel as files (a USB stick: the node's boot partition holds a copy) so
-// approval works without any network.
+// node's X25519 key. Requests arrive over MQTT (retained on gdo/<org>/enrol/<name>, agent/sync/enrol-topic.ts)
+// or as files (a USB stick: the node's boot partition holds a copy), so approval also works with no network.
 import { readFileSync, readdirSync, writeFileSync, renameSync, statSync } from 'node:fs';
+import { parseBootstrap } from '../enrol/bootstrap.ts';
+import { collectEnrolmentRequests, publishEnrolmentRequest, type EnrolBrokerOptions } from '../sync/enrol-topic.ts';
 import { join } from 'node:path';
 import { approveEnrolment, checkRequest } from '../enrol/approve.ts';
 import { EnrolError, isEnrolError, type EnrolErrorCode } from '../enrol/errors.ts';
@@ -13,9 +15,10 @@ import { encodeEnrolmentRequest, parseEnrolmentRequest, type EnrolmentRequest } 
 import { siteSecretPath } from '../enrol/site-secret.ts';
 import { isImageError } from '../../image-build/errors.ts';
 import type { KeyRecord } from '../ledger/dapp.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 import { hex } from '../ledger/event.ts';
 import { Signer } from '../ledger/crypto.ts';
-import { onlyFlags, str, UsageError, type Args } from './args.ts';
+import { int, onlyFlags, str, UsageError, type Args } from './args.ts';
 import { passphrase, readKeyFile } from './keyfile.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
@@ -82,47 +85,89 @@ function cmdList(a: Args, out: Output): number {
   return 0;
 }
 
-interface RequestRow { file: string; name?: string; key?: string; roles?: string[]; at?: string; ok: boolean; verdict: string }
+const BROKER_FLAGS = ['broker', 'broker-user', 'broker-pass-file', 'broker-ca', 'wait-ms'] as const;
 
-function cmdRequests(a: Args, out: Output): number {
-  onlyFlags(a, ['data', 'json', 'dir']);
+function readSecretFile(path: string, flag: string): string {
+  try { return readFileSync(path, 'utf8').replace(/\r?\n$/, ''); } catch (err) {
+    throw new UsageError(`--${flag} ${path} cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/** Broker connection from --broker, --broker-user, --broker-pass-file, --broker-ca. */
+function brokerOptions(a: Args, orgId: Buffer | string): EnrolBrokerOptions {
+  const o: EnrolBrokerOptions = { url: str(a, 'broker'), orgId };
+  if (a.flags.has('broker-user')) o.username = str(a, 'broker-user');
+  if (a.flags.has('broker-pass-file')) o.password = readSecretFile(str(a, 'broker-pass-file'), 'broker-pass-file');
+  if (a.flags.has('broker-ca')) o.tls = { ca: readFileSync(str(a, 'broker-ca')) };
+  return o;
+}
+
+interface Source { where: string; bytes: Buffer }
+
+/** Requests retained on the broker, or the *.json files of a directory (a USB stick). */
+async function requestSources(a: Args, l: Ledger): Promise<Source[]> {
+  if (a.flags.has('broker')) {
+    if (!l.orgId) throw new UsageError('the ledger has no genesis yet');
+    const o = brokerOptions(a, l.orgId);
+    let found: Array<{ name: string; payload: Buffer }>;
+    try { found = await collectEnrolmentRequests({ ...o, waitMs: int(a, 'wait-ms', 1500) }); } catch (err) {
+      throw new EnrolError('ENROL_BAD_REQUEST', `cannot collect enrolment requests from ${o.url}: ${(err as Error).message}`);
+    }
+    return found.map((f) => ({ where: `${o.url} enrol/${f.name}`, bytes: f.payload }));
+  }
   const dir = str(a, 'dir', join(dataDir(a), 'requests'));
   let files: string[];
   try { files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort(); } catch (err) {
-    throw new UsageError(`cannot list requests in ${dir}: ${(err as Error).message} (pass --dir DIR: e.g. a USB stick with the nodes' gdo/enrol-request.json files)`);
+    throw new UsageError(`cannot list requests in ${dir}: ${(err as Error).message} (pass --dir DIR, e.g. a USB stick with the nodes' gdo/enrol-request.json files, or --broker URL)`);
   }
+  return files.map((f) => ({ where: join(dir, f), bytes: readFileSync(join(dir, f)) }));
+}
+
+interface RequestRow { from: string; name?: string; key?: string; roles?: string[]; at?: string; ok: boolean; verdict: string }
+
+async function cmdRequests(a: Args, out: Output): Promise<number> {
+  onlyFlags(a, ['data', 'json', 'dir', ...BROKER_FLAGS]);
   const l = openLedger(a);
   try {
-    const rows: RequestRow[] = files.map((f) => {
-      const file = join(dir, f);
+    const sources = await requestSources(a, l);
+    const rows: RequestRow[] = sources.map(({ where, bytes }) => {
       try {
-        const req = readRequestFile(file);
-        const row = { file, name: req.name, key: req.key, roles: req.roles, at: req.at };
+        const req = parseEnrolmentRequest(bytes, where);
+        const row = { from: where, name: req.name, key: req.key, roles: req.roles, at: req.at };
         try {
           checkRequest(l, dataDir(a), req.name, req);
-          return { ...row, ok: true, verdict: `ready: gdo node approve ${req.name} --request ${file}` };
+          const how = a.flags.has('broker') ? `--broker ${str(a, 'broker')}` : `--request ${where}`;
+          return { ...row, ok: true, verdict: `ready: gdo node approve ${req.name} ${how}` };
         } catch (err) {
           if (!isEnrolError(err)) throw err;
           return { ...row, ok: false, verdict: `${err.code}: ${err.message}` };
         }
       } catch (err) {
         if (!isEnrolError(err)) throw err;
-        return { file, ok: false, verdict: `${err.code}: ${err.message}` };
+        return { from: where, ok: false, verdict: `${err.code}: ${err.message}` };
       }
     });
-    out.result(rows, () => rows.length === 0 ? `no enrolment requests in ${dir}`
+    out.result(rows, () => rows.length === 0 ? 'no enrolment requests'
       : rows.map((r) => `${(r.name ?? '?').padEnd(24)} ${(r.key ?? '').slice(0, 16).padEnd(16)} ${r.verdict}`).join('\n'));
   } finally { l.close(); }
   return 0;
 }
 
 async function cmdApprove(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, ['data', 'json', 'request', 'key', 'passphrase-file']);
+  onlyFlags(a, ['data', 'json', 'request', 'key', 'passphrase-file', ...BROKER_FLAGS]);
   const name = a.pos[0];
-  if (!name || a.pos.length > 1) throw new UsageError('usage: gdo node approve NAME --request FILE');
-  const req = readRequestFile(str(a, 'request'));
+  if (!name || a.pos.length > 1) throw new UsageError('usage: gdo node approve NAME (--request FILE | --broker URL)');
+  if (a.flags.has('request') === a.flags.has('broker')) throw new UsageError('give exactly one of --request FILE or --broker URL');
   const l = openLedger(a);
   try {
+    let req: EnrolmentRequest;
+    if (a.flags.has('request')) {
+      req = readRequestFile(str(a, 'request'));
+    } else {
+      const found = (await requestSources(a, l)).find((s) => s.where.endsWith(` enrol/${name}`));
+      if (!found) throw new EnrolError('ENROL_NOT_PROVISIONED', `no enrolment request from '${name}' on ${str(a, 'broker')} (has the node booted and reached the broker?)`);
+      req = parseEnrolmentRequest(found.bytes, found.where);
+    }
     // Everything that can refuse the request is checked before the passphrase is asked for.
     checkRequest(l, dataDir(a), name, req);
     const signer = await operatorSigner(a);
@@ -155,14 +200,28 @@ async function cmdRevoke(a: Args, out: Output): Promise<number> {
   return 0;
 }
 
-/** On the node: its own request, to carry to the admin (e.g. on a USB stick). */
-function cmdRequest(a: Args, out: Output): number {
-  onlyFlags(a, ['state', 'json', 'out']);
+/** On the node: its own request, to carry to the admin (e.g. on a USB stick) or publish to the broker. */
+async function cmdRequest(a: Args, out: Output): Promise<number> {
+  onlyFlags(a, ['state', 'json', 'out', 'publish', ...BROKER_FLAGS]);
   const state = str(a, 'state', process.env.GDO_DATA ?? '/var/lib/gdo');
   const file = join(state, STATE_FILES.request);
   if (!statSync(file, { throwIfNoEntry: false })) throw new EnrolError('ENROL_NO_BOOTSTRAP', `${file} does not exist: first boot has not run on this node (gdo firstboot)`);
   const req = readRequestFile(file);
   const bytes = encodeEnrolmentRequest(req);
+  if (a.flags.get('publish') === true) {
+    // The broker and credentials this node was provisioned with, unless given on the command line.
+    const boot = parseBootstrap(readFileSync(join(state, STATE_FILES.bootstrap)), join(state, STATE_FILES.bootstrap));
+    const url = a.flags.has('broker') ? str(a, 'broker') : boot.broker?.url;
+    if (!url || url === 'embedded') throw new UsageError('this node has no broker to publish to: pass --broker URL');
+    const o = a.flags.has('broker') ? brokerOptions(a, req.org) : {
+      url, orgId: req.org,
+      ...(boot.broker?.username === undefined ? {} : { username: boot.broker.username }),
+      ...(boot.broker?.password === undefined ? {} : { password: boot.broker.password }),
+    };
+    await publishEnrolmentRequest({ ...o, name: req.name, payload: bytes });
+    out.result({ published: url, name: req.name, key: req.key }, () => `published the enrolment request of '${req.name}' to ${url}`);
+    return 0;
+  }
   const dest = a.flags.get('out');
   if (typeof dest === 'string') {
     const tmp = `${dest}.tmp-${process.pid}`;
@@ -181,15 +240,20 @@ export const nodeCommands: Command[] = [{
   name: 'node',
   summary: 'enrol door, machine and hub nodes: list, requests, approve, revoke',
   subcommands: ['list', 'requests', 'approve', 'revoke', 'request'],
+  booleans: ['publish'],
   help: `usage: gdo node <list|requests|approve|revoke|request> [--data DIR] [--json]
   list                            nodes with their roles: enrolled, revoked, or provisioned and awaiting a request
-  requests [--dir DIR]            check the enrolment requests in DIR (default DATA/requests), e.g. a USB stick
-                                  holding nodes' gdo/enrol-request.json files
-  approve NAME --request FILE     verify the request (signature, org, the token provisioned for NAME) and sign
+  requests [--dir DIR | --broker URL]
+                                  check enrolment requests: the *.json files in DIR (default DATA/requests, e.g.
+                                  a USB stick with nodes' gdo/enrol-request.json), or those retained on the broker
+  approve NAME (--request FILE | --broker URL)
+                                  verify the request (signature, org, the token provisioned for NAME) and sign
                                   org/node.add with the provisioned roles and the site secret sealed to the node
   revoke NAME|KEY [--reason TEXT] sign org/key.revoke for the node's key
-  request [--state DIR] [--out FILE]
-                                  on a node: print (or write) its own enrolment request
+  request [--state DIR] [--out FILE | --publish [--broker URL]]
+                                  on a node: print, write or publish its own enrolment request (--publish uses
+                                  the broker and credentials of its bootstrap unless --broker is given)
+Broker options: --broker URL --broker-user U --broker-pass-file F [--broker-ca FILE] [--wait-ms N (1500)].
 Signing commands use the operator key (--key FILE, default DATA/operator.key) and its passphrase
 (GDO_PASSPHRASE or --passphrase-file F). Exit 3 when a request is refused.`,
   run: (sub, a, out) => withTypedErrors(() => {

@@ -6,12 +6,13 @@ import { allDapps } from '../../agent/dapps.ts';
 import type { Bootstrap } from '../../agent/enrol/bootstrap.ts';
 import { hex } from '../../agent/ledger/event.ts';
 import { Ledger } from '../../agent/ledger/ledger.ts';
-import type { Signer } from '../../agent/ledger/crypto.ts';
+import { createHash } from 'node:crypto';
+import { keyPairFromSeed, Signer, type KeyPair } from '../../agent/ledger/crypto.ts';
 import { signerFor } from '../ledger/helpers.ts';
 
 export { signerFor };
 
-export interface Org { dataDir: string; ledger: Ledger; admin: Signer; org: string; genesis: Buffer }
+export interface Org { dataDir: string; ledger: Ledger; admin: Signer; adminPair: KeyPair; org: string; genesis: Buffer }
 
 export function tempDir(tag: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `gdo-enrol-${tag}-`));
@@ -20,11 +21,12 @@ export function tempDir(tag: string): { dir: string; cleanup: () => void } {
 
 /** An admin's data directory with a ledger holding a genesis signed by `admin`. */
 export function foundOrg(dataDir: string, adminName = 'admin', orgName = 'Test Space'): Org {
-  const admin = signerFor(adminName);
+  const adminPair = keyPairFromSeed(createHash('sha256').update(`gdo enrol test admin ${adminName}`).digest());
+  const admin = new Signer(adminPair);
   const ledger = Ledger.open({ path: join(dataDir, 'ledger.db'), dapps: allDapps, synchronous: 'OFF' });
   const { event, result } = ledger.append(admin, 'org', 'genesis', { name: orgName, admins: [{ key: admin.publicKey.toString('hex'), name: 'Ada' }] });
   if (result.status !== 'accepted') throw new Error(`genesis: ${JSON.stringify(result)}`);
-  return { dataDir, ledger, admin, org: hex(event.id), genesis: event.raw };
+  return { dataDir, ledger, admin, adminPair, org: hex(event.id), genesis: event.raw };
 }
 
 export function bootstrapFor(org: Org, over: Partial<Bootstrap> = {}): Bootstrap {
