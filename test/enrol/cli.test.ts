@@ -124,7 +124,7 @@ describe('gdo provision / firstboot / node approve, end to end', () => {
     assert.match(bad.stderr, /^gdo: ENROL_BAD_SIGNATURE: .*forged\.json: the signature does not verify/);
     const missing = gdo(['node', 'approve', 'front-door', '--data', data]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /missing --request/);
+    assert.match(missing.stderr, /give exactly one of --request FILE or --broker URL/);
   });
 
   it('revokes the node', () => {
