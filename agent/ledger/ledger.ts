@@ -29,6 +29,13 @@ export interface IngestResult {
   missing?: string[];
 }
 
+export interface IngestOptions {
+  /** All of the batch or none of it. */
+  atomic?: boolean;
+  /** false for events peers also hold (sync catch-up): commit without waiting for an fsync. Default true. */
+  durable?: boolean;
+}
+
 export interface LedgerOptions extends OpenDbOptions {
   path: string;
   dapps: Dapp[];
@@ -53,6 +60,7 @@ export class Ledger {
   private readonly now: () => number;
   private readonly maxPending: number;
   private readonly mergeChunk: number;
+  private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF';
   private headsCache = new Map<string, { eid: number; pos: number }>();
   private equivocatedFrom = new Map<string, number>();
   private hash: bigint;
@@ -72,6 +80,7 @@ export class Ledger {
     this.now = opts.now ?? Date.now;
     this.maxPending = opts.maxPending ?? 100_000;
     this.mergeChunk = opts.mergeChunk ?? 1024;
+    this.synchronous = opts.synchronous ?? 'FULL';
     const org = this.store.meta('org');
     this.org = org ? Buffer.from(org, 'hex') : (opts.orgId ?? null);
     if (org && opts.orgId && !opts.orgId.equals(this.org!)) {
@@ -164,7 +173,7 @@ export class Ledger {
   }
 
   /** Ingests with signatures checked on this thread: for single live events. */
-  ingest(raws: Buffer[], opts: { atomic?: boolean } = {}): IngestResult[] {
+  ingest(raws: Buffer[], opts: IngestOptions = {}): IngestResult[] {
     const out: IngestResult[] = new Array(raws.length);
     const ready: Prepared[] = [];
     raws.forEach((raw, i) => {
@@ -176,12 +185,12 @@ export class Ledger {
       }
       ready.push(p);
     });
-    this.commit(ready, out, opts.atomic ?? false);
+    this.commit(ready, out, opts.atomic ?? false, opts.durable ?? true);
     return out;
   }
 
   /** Ingests a batch with signatures verified on libuv's thread pool (catch-up, bundles). */
-  async ingestAsync(raws: Buffer[], opts: { atomic?: boolean } = {}): Promise<IngestResult[]> {
+  async ingestAsync(raws: Buffer[], opts: IngestOptions = {}): Promise<IngestResult[]> {
     const out: IngestResult[] = new Array(raws.length);
     const prepared: Prepared[] = [];
     const seenKeys = new Set<string>();
@@ -199,11 +208,21 @@ export class Ledger {
       return false;
     });
     if (this.closed) throw new Error('ledger closed during ingest');
-    this.commit(ready, out, opts.atomic ?? false);
+    this.commit(ready, out, opts.atomic ?? false, opts.durable ?? true);
     return out;
   }
 
-  private commit(ready: Prepared[], out: IngestResult[], atomic: boolean): void {
+  private commit(ready: Prepared[], out: IngestResult[], atomic: boolean, durable: boolean): void {
+    // Events a peer sent can be fetched again after a power cut (reconciliation), so their commit
+    // need not wait for an fsync, which on an SD card can block the event loop, and so the door,
+    // for a hundred milliseconds. WAL with synchronous=NORMAL stays consistent; only the newest
+    // such commits may be lost. This node's own events are its only copy: they keep FULL.
+    const relax = !durable && this.synchronous === 'FULL';
+    if (relax) this.store.db.pragma('synchronous = NORMAL');
+    try { this.commitNow(ready, out, atomic); } finally { if (relax) this.store.db.pragma('synchronous = FULL'); }
+  }
+
+  private commitNow(ready: Prepared[], out: IngestResult[], atomic: boolean): void {
     if (atomic && out.some((r) => r?.status === 'rejected')) return;
     const appended: SignedEvent[] = [];
     const run = this.store.db.transaction(() => {
