@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { allDapps } from '../dapps.ts';
+import { ensureSiteSecret } from '../enrol/site-secret.ts';
 import { importBundle, writeBundle } from '../ledger/bundle.ts';
 import { generateKeyPair, Signer, verifyNative } from '../ledger/crypto.ts';
 import { decodeEvent, signingBytes, unsignedPart, hex } from '../ledger/event.ts';
@@ -35,6 +36,7 @@ export async function cmdInit(a: Args, out: Output): Promise<number> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pair = generateKeyPair();
   writeKeyFile(keyPath, pair, pass);
+  ensureSiteSecret(dir); // badge UIDs are hashed with it (agent/access/badge-hash.ts): 32 random bytes, 0600, never replaced
   const l = openLedger(a, false);
   try {
     const signer = new Signer(pair);

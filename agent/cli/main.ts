@@ -4,6 +4,7 @@ import { LedgerError } from '../ledger/errors.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { KeyFileError } from './keyfile.ts';
 import { ledgerCommands } from './ledger-cmds.ts';
+import { staffCommands } from './staff-cmds.ts';
 import { accessCommands } from './access-cmds.ts';
 import { imageCommands } from './image-cmds.ts';
 import { provisionCommands } from './provision-cmds.ts';
@@ -16,7 +17,7 @@ import { makeOutput } from './output.ts';
 declare const GDO_VERSION: string | undefined;
 export const VERSION = typeof GDO_VERSION === 'string' ? GDO_VERSION : '0.0.0-dev';
 
-const COMMANDS: Command[] = [...ledgerCommands, ...accessCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands, ...agentCommands];
+const COMMANDS: Command[] = [...ledgerCommands, ...staffCommands, ...accessCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands, ...agentCommands];
 
 function overview(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
