@@ -19,7 +19,7 @@ import { FileBackedBoard } from './parts/fake-board-file.ts';
 import { GpioPart } from './parts/gpio.ts';
 import { LedgerPart } from './parts/ledger.ts';
 import { ReaderPart, type ReaderStatus } from './parts/reader.ts';
-import { BrokerPart, createBroker, createSync, SyncPart, type BrokerFactory, type SyncFactory } from './parts/sync.ts';
+import { BrokerPart, createBroker, createSync, redactUrl, SyncPart, type BrokerFactory, type SyncFactory } from './parts/sync.ts';
 import { Supervisor, type Part, type PartStatus, type SupervisorOptions } from './supervisor.ts';
 import { AGENT_VERSION } from './version.ts';
 import { Watchdog } from './watchdog.ts';
@@ -49,6 +49,7 @@ export class Daemon {
   readonly #log: Logger;
   readonly #notifier: Notifier | undefined;
   readonly #gpio: GpioPart;
+  readonly #needsGpio: boolean;
   readonly #ledger: LedgerPart;
   readonly #access: AccessPart;
   readonly #readers: ReaderPart[];
@@ -90,7 +91,9 @@ export class Daemon {
       gpio: () => this.#gpio.backend,
       onStatus: (id, s) => this.#onReaderStatus(id, s),
     }));
-    const parts: Part[] = [this.#gpio, this.#ledger, this.#access, ...this.#readers];
+    // A hub that drives nothing needs no GPIO (and on a server there is none).
+    this.#needsGpio = cfg.doors.length + cfg.machines.length > 0 || cfg.readers.some((r) => r.reset_line !== null);
+    const parts: Part[] = [...(this.#needsGpio ? [this.#gpio] : []), this.#ledger, this.#access, ...this.#readers];
     if (cfg.doors.length + cfg.machines.length > 0) {
       this.#controllers = new ControllersPart({
         config: cfg,
@@ -187,7 +190,7 @@ export class Daemon {
   /** Why the agent is not healthy right now; empty when it is. What the watchdog and /health go by. */
   problems(): string[] {
     const out: string[] = [];
-    const need = [this.#gpio.name, this.#ledger.name, this.#access.name, ...(this.#controllers ? [this.#controllers.name] : [])];
+    const need = [...(this.#needsGpio ? [this.#gpio.name] : []), this.#ledger.name, this.#access.name, ...(this.#controllers ? [this.#controllers.name] : [])];
     for (const name of need) {
       if (!this.supervisor.isRunning(name)) {
         const s = this.supervisor.status().find((x) => x.name === name)!;
@@ -386,17 +389,6 @@ export class Daemon {
 /** { [key]: value } when value is defined, else {} (for spreading optional fields). */
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-/** A broker URL without its password, for status. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = 'redacted';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 export { SimError };

@@ -185,9 +185,10 @@ export class Supervisor {
     const message = errText(err);
     s.lastError = message;
     this.#o.log.error({ part: s.part.name, err, retry_ms: s.delay }, `${s.part.name} failed: ${message}`);
+    // Announced before anything is awaited: the daemon drives outputs safe on this change.
+    this.#set(s, 'failed', message);
     await this.#stopDependents(s);
     await this.#stopPart(s);
-    this.#set(s, 'failed', message);
     if (this.#stopping) return;
     const delay = s.delay;
     s.delay = Math.min(this.#o.retryMaxMs, s.delay * 2);

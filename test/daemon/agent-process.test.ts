@@ -3,16 +3,20 @@
 // and (through `gdo gpio safe`) after SIGKILL. Fake GPIO with a state file, the PN532 simulator behind a
 // socat pty.
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { allDapps } from '../../agent/dapps.ts';
+import { decodeEvent } from '../../agent/ledger/event.ts';
+import { Ledger } from '../../agent/ledger/ledger.ts';
+import { enrolledDoorNode } from './fixtures/site.ts';
 import {
   doorConfig, gdo, readGpio, simReader, spawnAgent, tempDir, UID, uidForms, waitFor, writeJson, type AgentProcess, type SimReader,
 } from './helpers.ts';
 
-// What this node decides for the test badge. The node has no keys and no enrolment, so agent/access
-// denies with 'node_not_enrolled'; a test that enrols the node and registers the badge flips this to
-// { allow: true, reason: 'allowed' } and the rest of the path (log, status, metrics) stays the same.
+// What this node decides for the test badge: it has no keys and no enrolment, so agent/access denies with
+// 'node_not_enrolled' (an inert node, issue 7). The same path with an enrolled node and a registered badge
+// is 'an enrolled door node' below ({ allow: true, reason: 'allowed' }).
 const EXPECTED = { allow: false, reason: 'node_not_enrolled' };
 const CRASH_PRELOAD = new URL('./fixtures/crash-on-sigusr2.mjs', import.meta.url).pathname;
 
@@ -159,5 +163,86 @@ describe('gdo agent: a door node', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^front\.strike +GPIO 17 -> low \(safe\)$/m);
     assert.deepEqual(['17', '22', '23'].map((l) => readGpio(gpioFile).lines[l]!.level), [0, 0, 0]);
+  });
+});
+
+describe('gdo agent: an enrolled door node', () => {
+  let reader: SimReader;
+  const t = tempDir();
+  before(async () => { reader = await simReader(); });
+  after(async () => { await reader.dispose(); t.dispose(); });
+
+  it('grants a registered badge, unlocks, and has the access log committed when SIGTERM follows at once', async () => {
+    const dir = join(t.dir, 'enrolled');
+    const site = enrolledDoorNode(dir, UID);
+    const config = writeJson(`${dir}.json`, doorConfig(dir, reader.path, { org: site.org }));
+    const gpioFile = join(dir, 'gpio.json');
+    const agent = spawnAgent(config);
+    try {
+      await agent.waitForLog((l) => l.msg === 'ready for badges', 'ready');
+      const s = (await agent.get('/status')).json() as { enrolment: { enrolled: boolean; state: string; site_secret: boolean } };
+      assert.deepEqual([s.enrolment.enrolled, s.enrolment.state, s.enrolment.site_secret], [true, 'enrolled', true]);
+      reader.sim.present({ uid: UID });
+      const logged = await agent.waitForLog((l) => l['event'] === 'door.access', 'the decision');
+      const d = logged['decision'] as Record<string, unknown>;
+      assert.deepEqual([d['allow'], d['reason'], d['member_id']], [true, 'allowed', site.member]);
+      await waitFor(() => readGpio(gpioFile).lines['17']?.level === 1, 'the strike to energise');
+      const exit = await agent.stop('SIGTERM');
+      assert.equal(exit.code, 0);
+      assert.equal(readGpio(gpioFile).lines['17']!.level, 0);
+      for (const form of uidForms(UID)) assert.equal(agent.stdout().includes(form), false, `badge id leaked as ${form}`);
+    } finally {
+      await agent.stop('SIGKILL');
+    }
+    const l = Ledger.open({ path: join(dir, 'ledger.db'), dapps: allDapps });
+    try {
+      const decisions = [...l.events()].map((raw) => decodeEvent(raw)).filter((e) => e.dapp === 'access' && e.type === 'decision');
+      assert.equal(decisions.length, 1, 'the grant is in the ledger, signed by the node');
+      const body = decisions[0]!.body as Record<string, unknown>;
+      assert.deepEqual([body['resource'], body['allow'], body['member'], body['badge']], ['door:front', true, site.member, site.badge]);
+    } finally {
+      l.close();
+    }
+  });
+});
+
+describe('gdo agent: a failing ledger', () => {
+  let reader: SimReader;
+  const t = tempDir();
+  before(async () => { reader = await simReader(); });
+  after(async () => { await reader.dispose(); t.dispose(); });
+
+  it('ends a grant and keeps the door locked while the database is gone, reopens it, and counts the restart', async () => {
+    const dir = join(t.dir, 'node');
+    const gpioFile = join(t.dir, 'gpio.json');
+    const site = enrolledDoorNode(dir, UID, join(dir, 'db', 'ledger.db'));
+    const config = writeJson(`${dir}.json`, doorConfig(dir, reader.path, {
+      org: site.org, ledger: { file: 'db/ledger.db', health_check_ms: 500 }, gpio: { backend: 'fake', fake_state_file: gpioFile },
+    }));
+    const agent = spawnAgent(config);
+    type View = { doors: { faults: string[] }[]; parts: { name: string; state: string; restarts: number }[] };
+    const view = async (): Promise<View> => (await agent.get('/status')).json() as View;
+    try {
+      await agent.waitForLog((l) => l.msg === 'ready for badges', 'ready');
+      reader.sim.present({ uid: UID });
+      await waitFor(() => readGpio(gpioFile).lines['17']?.level === 1, 'the strike to energise on the grant');
+      reader.sim.remove();
+      renameSync(join(dir, 'db'), join(dir, 'db-moved-away')); // the database's directory vanished under the agent
+      // (the reopened database is a new, empty one: the node is then no longer enrolled, and says so)
+      await agent.waitForLog((l) => l['event'] === 'door.fault' && l['fault'] === 'ledger', 'the door to record the ledger fault');
+      assert.ok(agent.logs.some((l) => l['part'] === 'ledger' && /^ledger failed: database check failed: ENOENT/.test(l.msg)));
+      assert.equal(readGpio(gpioFile).lines['17']!.level, 0, 'the grant ended at once: locked during a ledger fault');
+      let v = await view();
+      for (let i = 0; i < 100 && !(v.parts.find((p) => p.name === 'ledger')!.restarts >= 1 && v.doors[0]!.faults.length === 0); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        v = await view();
+      }
+      assert.deepEqual(v.doors[0]!.faults, [], 'fault cleared once the ledger reopened');
+      assert.equal(v.parts.find((p) => p.name === 'ledger')!.state, 'ok');
+      assert.match((await agent.get('/metrics')).text, /^gdo_part_restarts_total\{part="ledger"\} 1$/m);
+      assert.equal((await agent.stop()).code, 0);
+    } finally {
+      await agent.stop('SIGKILL');
+    }
   });
 });

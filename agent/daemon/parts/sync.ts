@@ -1,6 +1,8 @@
-// Peer sync and the embedded broker: THE FACTORY HOOKS for agent/sync (the sync helper's SyncNode and
-// startEmbeddedBroker). Until they are wired in here, a configured broker makes these parts fail with a
-// clear message and retry with backoff; the rest of the agent (doors, machines, status) runs without sync.
+// Peer sync (agent/sync SyncNode) and, on a hub, the embedded broker (startEmbeddedBroker), as supervised
+// parts behind small interfaces, so tests and the simulated site can put their own in. Losing the broker
+// is normal life for a node (STYLE.md habit 6): sync reports it as degraded and reconnects by itself.
+// agent/sync is loaded only when sync is configured: mqtt and aedes are most of the bundle and a
+// standalone door node never needs them.
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { AgentConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
@@ -44,7 +46,6 @@ export interface BrokerService {
   /** Resolves with the URL local clients use (mqtt://127.0.0.1:PORT). */
   start(): Promise<{ url: string }>;
   stop(): Promise<void>;
-  status(): { clients: number };
 }
 
 export interface BrokerContext {
@@ -56,11 +57,74 @@ export interface BrokerContext {
 export type SyncFactory = (ctx: SyncContext) => SyncService;
 export type BrokerFactory = (ctx: BrokerContext) => BrokerService;
 
-const NOT_WIRED = 'is not wired into this build of the agent yet (agent/daemon/parts/sync.ts)';
+/** SyncNode on this node's ledger, named as enrolled, to the configured broker. */
+export const ledgerSync: SyncFactory = (ctx) => {
+  const org = ctx.config.org !== '' ? ctx.config.org : ctx.ledger.orgId?.toString('hex');
+  if (!org) throw new Error('no organisation to sync: the ledger has no genesis yet (first boot has not run)');
+  let node: import('../../sync/sync-node.ts').SyncNode | undefined;
+  const empty = { published: 0, received: 0, rejected: 0, bytesIn: 0, bytesOut: 0, rounds: 0, sessions: 0, eventsSent: 0, eventsReceived: 0, eventsAccepted: 0 };
+  return {
+    async start() {
+      const { SyncNode } = await import('../../sync/sync-node.ts');
+      node = new SyncNode({
+        ledger: ctx.ledger, url: ctx.brokerUrl, orgId: org, nodeName: ctx.config.node.name, logger: ctx.log,
+        ...(ctx.credentials?.username !== undefined && { username: ctx.credentials.username }),
+        ...(ctx.credentials?.password !== undefined && { password: ctx.credentials.password }),
+      });
+      await node.start();
+    },
+    async stop() { await node?.stop(); },
+    status() {
+      const s = node?.status();
+      return {
+        state: !node ? 'stopped' : s?.connected ? 'connected' : 'connecting',
+        ...(!s?.connected && { detail: `no broker at ${redactUrl(ctx.brokerUrl)}` }),
+        peers: (s?.peers ?? []).map((p) => ({
+          name: p.name, connected: p.online,
+          ...(p.lagEvents !== undefined && { lag_events: p.lagEvents }),
+          ...(p.lastSeenMs !== null && { last_seen: new Date(p.lastSeenMs).toISOString() }),
+        })),
+        counters: { ...(s?.counters ?? empty) },
+      };
+    },
+    lastContact: () => node?.status().lastContactMs ?? null,
+  };
+};
 
-// The lead replaces these with agent/sync's SyncNode and startEmbeddedBroker.
-export const createSync: SyncFactory = () => { throw new Error(`peer sync ${NOT_WIRED}`); };
-export const createBroker: BrokerFactory = () => { throw new Error(`the embedded broker ${NOT_WIRED}`); };
+/**
+ * The hub's broker inside the agent. Local clients (this node's own sync) use the loopback address.
+ * Without an access model any client may connect (agent/sync/embedded-broker.ts): events are signed and
+ * checked on ingest, but the broker's own users and ACL (accessFromLedger) still need a broker secret
+ * source on the hub.
+ */
+export const embeddedBroker: BrokerFactory = (ctx) => {
+  let broker: import('../../sync/embedded-broker.ts').EmbeddedBroker | undefined;
+  return {
+    async start() {
+      const { startEmbeddedBroker } = await import('../../sync/embedded-broker.ts');
+      broker = await startEmbeddedBroker({ host: ctx.listen.host, port: ctx.listen.port });
+      const local = broker.host === '0.0.0.0' || broker.host === '::' ? '127.0.0.1' : broker.host;
+      ctx.log.info({ listen: `${broker.host}:${broker.port}` }, `embedded broker listening on ${broker.host}:${broker.port}`);
+      return { url: `mqtt://${local.includes(':') ? `[${local}]` : local}:${broker.port}` };
+    },
+    async stop() { await broker?.stop(); },
+  };
+};
+
+// The factories the daemon uses unless told otherwise (tests and the simulated site pass their own).
+export const createSync: SyncFactory = ledgerSync;
+export const createBroker: BrokerFactory = embeddedBroker;
+
+/** A broker URL without its password, for status and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
 
 export class BrokerPart implements Part {
   readonly name = 'broker';
