@@ -39,10 +39,22 @@ export async function publishEnrolmentRequest(o: EnrolBrokerOptions & { name: st
   if (!Buffer.isBuffer(o.payload)) throw new TypeError('enrolment request payload must be a Buffer');
   if (o.payload.length > MAX_ENROL_REQUEST_BYTES) throw new RangeError(`enrolment request of ${o.payload.length} bytes, at most ${MAX_ENROL_REQUEST_BYTES}`);
   const client = await connect(o, `gdo-enrol-${o.name}`);
+  const topic = t.enrol(o.name);
   try {
-    await client.publishAsync(t.enrol(o.name), o.payload, { qos: 1, retain: true });
+    // A broker that refuses the publish may simply drop the connection (aedes does): say so.
+    await new Promise<void>((resolve, reject) => {
+      const refused = (): void => reject(new Error(`the broker dropped the connection while publishing on ${topic}: is this user allowed to write there?`));
+      const timer = setTimeout(() => { client.off('close', refused); reject(new Error(`no acknowledgement for ${topic} within ${o.connectTimeoutMs ?? 10_000} ms`)); }, o.connectTimeoutMs ?? 10_000);
+      client.once('close', refused);
+      client.publish(topic, o.payload, { qos: 1, retain: true }, (err) => {
+        clearTimeout(timer);
+        client.off('close', refused);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
   } finally {
-    await client.endAsync();
+    await client.endAsync(!client.connected);
   }
 }
 
@@ -67,8 +79,9 @@ export async function collectEnrolmentRequests(o: EnrolBrokerOptions & { waitMs?
       if (payload.length === 0 || payload.length > MAX_ENROL_REQUEST_BYTES) found.delete(p.from);
       else found.set(p.from, Buffer.from(payload));
     });
-    const granted = await client.subscribeAsync(t.enrolWildcard(), { qos: 1 });
-    if (granted.some((g) => g.qos === 128)) throw new Error(`the broker refused a subscription to ${t.enrolWildcard()} (check this user's ACL)`);
+    const refused = new Error(`the broker refused a subscription to ${t.enrolWildcard()} (check this user's ACL)`);
+    const granted = await client.subscribeAsync(t.enrolWildcard(), { qos: 1 }).catch(() => { throw refused; });
+    if (granted.some((g) => g.qos === 128)) throw refused;
     await new Promise((r) => setTimeout(r, o.waitMs ?? 1000));
   } finally {
     await client.endAsync();
