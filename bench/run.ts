@@ -4,6 +4,7 @@ import { ingestBench, mergeBench } from './ledger.ts';
 import { decideBench } from './decide.ts';
 import { decideE2eBench } from './decide-e2e.ts';
 import { benchImage } from '../image-build/bench.ts';
+import { startupBench } from './startup.ts';
 
 const suites: Record<string, () => Promise<Metric[]>> = {
   ingest: () => ingestBench(),
@@ -11,6 +12,7 @@ const suites: Record<string, () => Promise<Metric[]>> = {
   decide: () => decideBench(),
   'decide-e2e': () => decideE2eBench(),
   image: () => benchImage(),
+  startup: () => startupBench(),
 };
 
 const args = process.argv.slice(2);

@@ -145,7 +145,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.#loop.enable();
-    this.#log.info({ version: AGENT_VERSION, roles: rolesOf(this.config) }, 'gdo agent starting');
+    // loaded_ms: process start to here (Node itself, then loading the bundle); ready_ms follows.
+    this.#log.info({ version: AGENT_VERSION, roles: rolesOf(this.config), loaded_ms: Math.round(performance.now()) }, 'gdo agent starting');
     await this.supervisor.start();
     if (this.#http?.address) {
       const a = this.#http.address;
