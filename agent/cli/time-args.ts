@@ -65,7 +65,7 @@ function offsetAt(ms: number, tz: string): number {
 
 /**
  * An instant: an ISO time with a zone ('2025-06-01T18:00Z', '...+02:00'), or a wall time
- * 'YYYY-MM-DD HH:MM' (or with 'T') read in `tz`. In a daylight-saving gap the later offset wins.
+ * 'YYYY-MM-DD HH:MM' (or with 'T') read in `tz`.
  */
 export function parseWhen(flag: string, text: string, tz: string): number {
   const wall = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})$/.exec(text);
@@ -74,9 +74,13 @@ export function parseWhen(flag: string, text: string, tz: string): number {
     const h = Number(wall[2]);
     const mi = Number(wall[3]);
     if (h > 23 || mi > 59) throw new UsageError(`--${flag} '${text}' has no such time of day`);
+    // The offsets in force a day either side; a wall time that both read as itself is ambiguous
+    // (clocks went back) and takes the earlier instant; one that neither does is in a gap (clocks went
+    // forward) and moves forward by the gap, like a clock that was not yet changed.
     const guess = Date.UTC(y, mo - 1, d, h, mi);
-    const first = guess - offsetAt(guess, tz);
-    return guess - offsetAt(first, tz);
+    const before = offsetAt(guess - 86_400_000, tz);
+    const fits = [before, offsetAt(guess + 86_400_000, tz)].map((o) => guess - o).filter((t) => guess - offsetAt(t, tz) === t);
+    return fits.length ? Math.min(...fits) : guess - before;
   }
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/.test(text)) {
     const t = Date.parse(text);
