@@ -87,17 +87,23 @@ function cmdList(a: Args, out: Output): number {
 
 const BROKER_FLAGS = ['broker', 'broker-user', 'broker-pass-file', 'broker-ca', 'wait-ms'] as const;
 
-function readSecretFile(path: string, flag: string): string {
-  try { return readFileSync(path, 'utf8').replace(/\r?\n$/, ''); } catch (err) {
+/** A secret from the file named by --FLAG: one trailing newline dropped (what `echo secret > file` leaves). */
+export function secretFile(a: Args, flag: string): string {
+  const path = str(a, flag);
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (err) {
     throw new UsageError(`--${flag} ${path} cannot be read: ${(err as Error).message}`);
   }
+  text = text.replace(/\r?\n$/, '');
+  if (text === '') throw new UsageError(`--${flag} ${path} is empty`);
+  return text;
 }
 
 /** Broker connection from --broker, --broker-user, --broker-pass-file, --broker-ca. */
 function brokerOptions(a: Args, orgId: Buffer | string): EnrolBrokerOptions {
   const o: EnrolBrokerOptions = { url: str(a, 'broker'), orgId };
   if (a.flags.has('broker-user')) o.username = str(a, 'broker-user');
-  if (a.flags.has('broker-pass-file')) o.password = readSecretFile(str(a, 'broker-pass-file'), 'broker-pass-file');
+  if (a.flags.has('broker-pass-file')) o.password = secretFile(a, 'broker-pass-file');
   if (a.flags.has('broker-ca')) o.tls = { ca: readFileSync(str(a, 'broker-ca')) };
   return o;
 }

@@ -5,22 +5,10 @@ import { EnrolError } from '../enrol/errors.ts';
 import { parseRoles } from '../enrol/fields.ts';
 import { provisionNode } from '../../provisioning/provision.ts';
 import { onlyFlags, str, UsageError, type Args } from './args.ts';
-import { withTypedErrors } from './node-cmds.ts';
+import { secretFile, withTypedErrors } from './node-cmds.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
-
-/** A secret from a file: one trailing newline dropped (what `echo secret > file` leaves). */
-function secretFile(a: Args, flag: string): string {
-  const path = str(a, flag);
-  let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (err) {
-    throw new UsageError(`--${flag} ${path} cannot be read: ${(err as Error).message}`);
-  }
-  text = text.replace(/\r?\n$/, '');
-  if (text === '') throw new UsageError(`--${flag} ${path} is empty`);
-  return text;
-}
 
 function siteConfig(a: Args): Record<string, unknown> | undefined {
   const explicit = a.flags.has('site');

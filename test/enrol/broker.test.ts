@@ -2,10 +2,8 @@
 // (`gdo node request --publish`), the admin lists and approves it from the broker (`--broker URL`).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runFirstboot } from '../../agent/enrol/firstboot.ts';
 import { enrolmentState } from '../../agent/enrol/status.ts';
 import { allDapps } from '../../agent/dapps.ts';
@@ -13,15 +11,9 @@ import { Ledger } from '../../agent/ledger/ledger.ts';
 import { writeKeyFile } from '../../agent/cli/keyfile.ts';
 import { provisionNode } from '../../provisioning/provision.ts';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.ts';
-import { foundOrg, tempDir, type Org } from './helpers.ts';
+import { foundOrg, gdoCli, tempDir, TEST_PASSPHRASE, type Org } from './helpers.ts';
 
-const MAIN = fileURLToPath(new URL('../../agent/cli/main.ts', import.meta.url));
-const PASS = 'correct horse battery';
-
-function gdo(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', env: { ...process.env, GDO_PASSPHRASE: PASS }, timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const gdo = gdoCli;
 
 describe('enrolment requests over MQTT', () => {
   const t = tempDir('broker');
@@ -33,7 +25,7 @@ describe('enrolment requests over MQTT', () => {
   before(async () => {
     broker = await startMosquitto();
     org = foundOrg(join(t.dir));
-    writeKeyFile(join(t.dir, 'operator.key'), org.adminPair, PASS);
+    writeKeyFile(join(t.dir, 'operator.key'), org.adminPair, TEST_PASSPHRASE);
     mkdirSync(join(t.dir, 'pi/boot/firmware'), { recursive: true });
     await provisionNode({ ledger: org.ledger, dataDir: t.dir, name: 'laser', roles: ['machine'], broker: { url: broker.url, username: 'laser' }, target: join(t.dir, 'pi') });
     org.ledger.close();

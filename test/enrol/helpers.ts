@@ -1,7 +1,9 @@
 // Fixtures for enrolment tests: an organisation on disk (the admin's data directory) and bootstraps for it.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { allDapps } from '../../agent/dapps.ts';
 import type { Bootstrap } from '../../agent/enrol/bootstrap.ts';
 import { hex } from '../../agent/ledger/event.ts';
@@ -38,4 +40,17 @@ export function bootstrapFor(org: Org, over: Partial<Bootstrap> = {}): Bootstrap
     broker: { url: 'mqtts://hub.local:8883', username: 'front-door', password: 'broker secret' },
     ...over,
   };
+}
+
+const MAIN = fileURLToPath(new URL('../../agent/cli/main.ts', import.meta.url));
+export const TEST_PASSPHRASE = 'correct horse battery';
+
+export interface CliRun { code: number; stdout: string; stderr: string }
+
+/** The gdo CLI as a separate process, as people and scripts run it (operator passphrase from the env). */
+export function gdoCli(args: string[], env: Record<string, string> = {}): CliRun {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    encoding: 'utf8', env: { ...process.env, GDO_PASSPHRASE: TEST_PASSPHRASE, ...env }, timeout: 120_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -2,18 +2,12 @@
 // checksum, nothing but the result on stdout, and bad input is one clear line with the error code.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { gdoCli } from '../enrol/helpers.ts';
 import { makeBaseImage, makeBundle, makeFakeAddons, makeFakeRuntime, sha256, tempDir } from './fixture.ts';
 
-const MAIN = fileURLToPath(new URL('../../agent/cli/main.ts', import.meta.url));
-
-function gdo(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const gdo = gdoCli;
 
 describe('gdo image build', () => {
   const t = tempDir('cli');

@@ -3,10 +3,8 @@
 // changes; then first boot runs on the files taken out of that image and an admin approves the node.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildImage, type BuildImageResult } from '../../image-build/index.ts';
 import { allDapps } from '../../agent/dapps.ts';
 import { Ledger } from '../../agent/ledger/ledger.ts';
@@ -22,11 +20,10 @@ import { nodeSiteSecret } from '../../agent/enrol/status.ts';
 import { tokenMatches } from '../../agent/enrol/token.ts';
 import { provisionNode } from '../../provisioning/provision.ts';
 import { ext4Stat, makeBaseImage, makeBundle, makeFakeAddons, makeFakeRuntime, sfdiskJson, sh, sha256, tempDir } from '../image/fixture.ts';
-import { foundOrg, type Org } from '../enrol/helpers.ts';
+import { foundOrg, gdoCli, type Org } from '../enrol/helpers.ts';
 
 const BOOT = 8 << 20; // fixture p1 at 8 MiB, 36 MiB
 const ROOT = 44 << 20; // p2 at 44 MiB
-const MAIN = fileURLToPath(new URL('../../agent/cli/main.ts', import.meta.url));
 
 /** Bytes [offset, offset+length) of a file. */
 function region(path: string, offset: number, length: number): Buffer {
@@ -63,10 +60,10 @@ describe('gdo provision --image on a built fixture image', () => {
     builtHash = sha256(built.out); // the built image itself is never touched by provisioning a copy
     writeFileSync(join(t.dir, 'pass'), 'broker password\n');
     writeFileSync(join(t.dir, 'psk'), 'a wifi passphrase\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'provision', '--image', image, '--node', 'front-door', '--role', 'door',
+    const r = gdoCli(['provision', '--image', image, '--node', 'front-door', '--role', 'door',
       '--broker', 'mqtts://hub.local:8883', '--broker-pass-file', join(t.dir, 'pass'), '--wifi-ssid', 'Space', '--wifi-psk-file', join(t.dir, 'psk'),
-      '--wifi-country', 'DE', '--data', join(t.dir, 'admin'), '--json'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+      '--wifi-country', 'DE', '--data', join(t.dir, 'admin'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
     // The CLI wrote to the admin's data directory with its own connection: reopen ours.
     org = { ...org, ledger: Ledger.open({ path: join(t.dir, 'admin/ledger.db'), dapps: allDapps, synchronous: 'OFF' }) };
   });
