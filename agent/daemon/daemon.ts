@@ -8,9 +8,9 @@ import type { Dapp } from '../ledger/dapp.ts';
 import { hex } from '../ledger/event.ts';
 import { rolesOf, type AgentConfig } from './config/index.ts';
 import { ObservedSink } from './decisions.ts';
-import { HttpPart, parseListen, SimError, type SimControl, type StatusSource } from './http-server.ts';
+import { HttpPart, parseListen, type StatusSource } from './http-server.ts';
 import { errText, type Logger } from './log.ts';
-import { metricName, renderMetrics, type Family } from './metrics.ts';
+import { agentMetrics } from './metrics-report.ts';
 import type { Notifier } from './notify.ts';
 import { AccessPart, createAccess, type AccessFactory } from './parts/access.ts';
 import { ControllersPart } from './parts/controllers.ts';
@@ -20,6 +20,7 @@ import { GpioPart } from './parts/gpio.ts';
 import { LedgerPart } from './parts/ledger.ts';
 import { ReaderPart, type ReaderStatus } from './parts/reader.ts';
 import { BrokerPart, createBroker, createSync, redactUrl, SyncPart, type BrokerFactory, type SyncFactory } from './parts/sync.ts';
+import { simControl } from './sim-control.ts';
 import { Supervisor, type Part, type PartStatus, type SupervisorOptions } from './supervisor.ts';
 import { AGENT_VERSION } from './version.ts';
 import { Watchdog } from './watchdog.ts';
@@ -249,51 +250,21 @@ export class Daemon {
   }
 
   metrics(): string {
-    const f: Family[] = [];
-    const g = (name: string, help: string, samples: Family['samples']): void => { f.push({ name, help, type: 'gauge', samples }); };
-    const c = (name: string, help: string, samples: Family['samples']): void => { f.push({ name, help, type: 'counter', samples }); };
-    g('gdo_ready', 'Whether the agent has been ready for badges (1) or is still starting (0).', [{ value: this.ready ? 1 : 0 }]);
-    g('gdo_healthy', 'Whether every reader, the ledger and GPIO are healthy right now.', [{ value: this.health().ok ? 1 : 0 }]);
-    c('gdo_decisions_total', 'Access decisions by controller kind, result and reason.', [...this.sink.decisions].map(([k, value]) => {
-      const [result, reason, kind] = k.split('\0') as [string, string, string];
-      return { labels: { kind, result, reason }, value };
-    }));
-    c('gdo_events_recorded_total', 'Events the controllers recorded, by kind.', [...this.sink.events].map(([kind, value]) => ({ labels: { kind }, value })));
-    c('gdo_event_write_errors_total', 'Events the ledger could not take.', [{ value: this.sink.writeErrors }]);
     const ledger = this.#ledger.ledger;
-    if (ledger) {
-      g('gdo_ledger_events', 'Events in the local ledger replica.', [{ value: this.#ledgerEvents() }]);
-      g('gdo_ledger_pending', 'Events waiting for missing parents.', [{ value: ledger.pendingCount() }]);
-      c('gdo_ledger_appends_total', 'Events appended at the head since the ledger opened.', [{ value: ledger.stats.linear }]);
-      c('gdo_ledger_merges_total', 'Merge windows folded since the ledger opened.', [{ value: ledger.stats.merges }]);
-      c('gdo_ledger_merged_events_total', 'Events placed by merges since the ledger opened.', [{ value: ledger.stats.mergedEvents }]);
-    }
-    if (this.#sync) {
-      const s = this.#sync.service?.status();
-      g('gdo_sync_connected', 'Whether peer sync is connected to its broker.', [{ value: s?.state === 'connected' ? 1 : 0 }]);
-      g('gdo_sync_peers', 'Peers sync knows of.', [{ value: s?.peers.length ?? 0 }]);
-      g('gdo_sync_peer_lag_events', 'Events between this node and each peer.', (s?.peers ?? [])
-        .filter((p) => p.lag_events !== undefined).map((p) => ({ labels: { peer: p.name }, value: p.lag_events! })));
-      for (const [name, value] of Object.entries(s?.counters ?? {})) c(`gdo_sync_${metricName(name)}_total`, `Sync counter ${name}.`, [{ value }]);
-    }
-    const parts = this.supervisor.status();
-    g('gdo_part_up', 'Whether each part of the agent is running (ok or degraded).', parts.map((p) => ({ labels: { part: p.name }, value: p.state === 'ok' || p.state === 'degraded' ? 1 : 0 })));
-    c('gdo_part_restarts_total', 'Restarts of each part after a failure.', parts.map((p) => ({ labels: { part: p.name }, value: p.restarts })));
-    g('gdo_reader_up', 'Whether each reader answers.', this.#readers.map((r) => ({ labels: { reader: r.id }, value: r.status().state === 'ready' ? 1 : 0 })));
-    g('gdo_door_unlocked', 'Whether each door is unlocked.', (this.#controllers?.doorStatus() ?? []).map((d) => ({ labels: { door: d.id }, value: d.unlocked ? 1 : 0 })));
-    g('gdo_door_open', 'Whether each door is open (door switch).', (this.#controllers?.doorStatus() ?? []).map((d) => ({ labels: { door: d.id }, value: d.open ? 1 : 0 })));
-    g('gdo_machine_enabled', 'Whether each machine\'s relay is energised.', (this.#controllers?.machineStatus() ?? []).map((m) => ({ labels: { machine: m.id }, value: m.relay ? 1 : 0 })));
-    const lag = (q: number): number => this.#loop.percentile(q) / 1e9;
-    g('gdo_event_loop_lag_seconds', 'Event-loop delay since the agent started, by quantile.', [
-      { labels: { quantile: '0.5' }, value: lag(50) }, { labels: { quantile: '0.99' }, value: lag(99) }, { labels: { quantile: '1' }, value: this.#loop.max / 1e9 },
-    ]);
-    if (this.#watchdog) {
-      c('gdo_watchdog_pings_total', 'Watchdog pings sent to systemd.', [{ value: this.#watchdog.pings }]);
-      c('gdo_watchdog_skipped_total', 'Watchdog rounds skipped because the agent was unhealthy.', [{ value: this.#watchdog.skipped }]);
-    }
-    g('process_resident_memory_bytes', 'Resident memory of the agent.', [{ value: process.memoryUsage.rss() }]);
-    g('process_start_time_seconds', 'When the agent started (Unix time).', [{ value: Math.floor(this.#startedAt / 1000) }]);
-    return renderMetrics(f);
+    return agentMetrics({
+      ready: this.ready,
+      healthy: this.health().ok,
+      sink: this.sink,
+      ...(ledger && { ledger: { events: this.#ledgerEvents(), pending: ledger.pendingCount(), stats: ledger.stats } }),
+      ...(this.#sync && { sync: this.#sync.service?.status() ?? null }),
+      parts: this.supervisor.status(),
+      readers: this.#readers.map((r) => ({ id: r.id, up: r.status().state === 'ready' })),
+      doors: this.#controllers?.doorStatus() ?? [],
+      machines: this.#controllers?.machineStatus() ?? [],
+      loop: this.#loop,
+      ...(this.#watchdog && { watchdog: { pings: this.#watchdog.pings, skipped: this.#watchdog.skipped } }),
+      startedAt: this.#startedAt,
+    });
   }
 
   // ---- wiring ---------------------------------------------------------------------------------
@@ -362,35 +333,14 @@ export class Daemon {
       health: () => this.health(),
       status: () => this.status(),
       metrics: () => this.metrics(),
-      sim: simulated ? this.#simControl() : undefined,
+      sim: simulated ? simControl(this.#readers, () => this.#gpio.board) : undefined,
     };
   }
 
-  /** The simulated site's hands on a simulated node: cards on simulated readers, levels on fake inputs. */
-  #simControl(): SimControl {
-    const simulator = (id: string) => {
-      const r = this.#readers.find((x) => x.id === id);
-      if (!r) throw new SimError(404, `no reader '${id}'`);
-      if (!r.simulator) throw new SimError(404, `reader '${id}' is not a simulated reader (or has not started)`);
-      return r.simulator;
-    };
-    return {
-      presentCard: (id, uid) => simulator(id).present({ uid }),
-      removeCard: (id) => simulator(id).remove(),
-      driveInput: (line, level) => {
-        const board = this.#gpio.board;
-        if (!board) throw new SimError(404, 'GPIO is not the fake backend (or has not started)');
-        if (board.mode(line) === 'output') throw new SimError(400, `GPIO ${line} is an output; only inputs can be driven`);
-        board.drive(line, level);
-      },
-    };
-  }
+
 }
 
 /** { [key]: value } when value is defined, else {} (for spreading optional fields). */
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
-
-export { SimError };
-export type { SimControl };
