@@ -16,6 +16,7 @@ import { AccessPart, createAccess, type AccessFactory } from './parts/access.ts'
 import { ControllersPart } from './parts/controllers.ts';
 import { readCredentials } from './parts/credentials.ts';
 import { FileBackedBoard } from './parts/fake-board-file.ts';
+import { EnrolmentPart } from './parts/enrolment.ts';
 import { GpioPart } from './parts/gpio.ts';
 import { LedgerPart } from './parts/ledger.ts';
 import { ReaderPart, type ReaderStatus } from './parts/reader.ts';
@@ -130,6 +131,17 @@ export class Daemon {
         });
       }, cfg.sync.broker === 'embedded');
       parts.push(this.#sync);
+    }
+    if (cfg.sync.broker !== '' && cfg.enrolment.request_file !== '') {
+      parts.push(new EnrolmentPart({
+        requestFile: cfg.enrolment.request_file,
+        nodeName: cfg.node.name,
+        org: () => (cfg.org !== '' ? cfg.org : this.#ledger.ledger?.orgId?.toString('hex')),
+        brokerUrl: () => (cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker),
+        credentials: () => readCredentials(cfg.sync),
+        enrolled: () => this.#access.service?.enrolment().enrolled ?? false,
+        log: this.#log.child({ part: 'enrolment' }),
+      }, cfg.sync.broker === 'embedded' ? ['access', 'broker'] : ['access']));
     }
     if (cfg.http.listen !== '') {
       this.#http = new HttpPart(cfg.http.listen, this.#statusSource());

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDoorConfig } from '../../agent/controllers/door-config.ts';
 import { parseMachineConfig } from '../../agent/controllers/machine-config.ts';
+import { DEFAULT_POLICY } from '../../agent/access/policy.ts';
 import { agentSchema, ConfigError, jsonSchema, parseConfig } from '../../agent/daemon/config/index.ts';
 import { renderConfigReference } from '../../agent/daemon/config/reference.ts';
 import { walk, type Node } from '../../agent/daemon/config/schema.ts';
@@ -37,6 +38,13 @@ describe('agent config: values', () => {
     assert.deepEqual(cfg.access.staff_groups, ['staff']);
     assert.deepEqual(cfg.readers, []);
     assert.match(cfg.node.name, /^[a-z0-9][a-z0-9-]*$/, 'an empty name becomes the host name');
+  });
+
+  it('defaults the access policy to agent/access\'s own defaults', () => {
+    const a = parseConfig({}).access;
+    assert.deepEqual(
+      { maxOfflineMs: a.max_offline_ms, offline: a.offline_policy, clockToleranceMs: a.clock_tolerance_ms, clock: a.clock_policy, staffGroups: a.staff_groups },
+      DEFAULT_POLICY);
   });
 
   it('resolves relative paths against state_dir and leaves absolute ones', () => {
