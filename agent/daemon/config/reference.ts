@@ -32,6 +32,7 @@ function defaultText(node: Node, required: boolean): string {
   return `\`${JSON.stringify(node.default)}\``;
 }
 
+/** Table-safe: pipes escaped, and angle brackets too ("door:<id>" is not an HTML tag). */
 function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return text.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\n/g, ' ');
 }
