@@ -3,6 +3,7 @@ import type { Metric } from './metric.ts';
 import { ingestBench, mergeBench } from './ledger.ts';
 import { decideBench } from './decide.ts';
 import { decideE2eBench } from './decide-e2e.ts';
+import { ledgerDecider } from './ledger-decider.ts';
 import { benchImage } from '../image-build/bench.ts';
 import { startupBench } from './startup.ts';
 
@@ -10,7 +11,7 @@ const suites: Record<string, () => Promise<Metric[]>> = {
   ingest: () => ingestBench(),
   merge: () => mergeBench(),
   decide: () => decideBench(),
-  'decide-e2e': () => decideE2eBench(),
+  'decide-e2e': () => decideE2eBench({ fixture: ledgerDecider() }),
   image: () => benchImage(),
   startup: () => startupBench(),
 };
