@@ -225,6 +225,7 @@ export class Daemon {
   }
 
   status(): Record<string, unknown> {
+    this.supervisor.check(); // parts as they are now, not as of the last periodic check
     const ledger = this.#ledger.ledger;
     const sync = this.#sync?.service?.status();
     const faults = [
@@ -262,6 +263,7 @@ export class Daemon {
   }
 
   metrics(): string {
+    this.supervisor.check();
     const ledger = this.#ledger.ledger;
     return agentMetrics({
       ready: this.ready,
