@@ -32,6 +32,9 @@ export interface MosquittoBroker {
   stop(): Promise<void>;
   /** Stops and starts the broker on the same port, keeping its dir (and persisted data). */
   restart(): Promise<void>;
+  /** Stops the broker process only (an outage); up() starts it again on the same port. */
+  down(): Promise<void>;
+  up(): Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -180,6 +183,15 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       if (child) await terminate(child);
       child = undefined;
       child = await launch(bin, conf, port, timeoutMs);
+    },
+    async down() {
+      if (stopped) throw new Error('down() after stop()');
+      if (child) await terminate(child);
+      child = undefined;
+    },
+    async up() {
+      if (stopped) throw new Error('up() after stop()');
+      if (!child) child = await launch(bin, conf, port, timeoutMs);
     },
   };
   return broker;

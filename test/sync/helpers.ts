@@ -10,7 +10,7 @@ import type { Json } from '../../agent/ledger/canonical-json.ts';
 import { Ledger, type LedgerOptions } from '../../agent/ledger/ledger.ts';
 import { SyncNode } from '../../agent/sync/sync-node.ts';
 import type { SyncNodeOptions } from '../../agent/sync/options.ts';
-import { startEmbeddedBroker } from '../../agent/sync/embedded-broker.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../agent/sync/embedded-broker.ts';
 import type { BrokerAccess } from '../../agent/sync/broker-auth.ts';
 import { startMosquitto } from '../helpers/mosquitto.ts';
 import { signerFor, testDapps } from '../ledger/helpers.ts';
@@ -24,6 +24,9 @@ export interface TestBroker {
   port: number;
   /** Stops and starts the broker on the same port with nothing retained (persistence off). */
   restart(): Promise<void>;
+  /** An outage: down() stops the broker, up() starts it empty on the same port. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,20 +44,23 @@ export async function startBroker(kind: BrokerKind, sec: BrokerSecurity = {}): P
       ...(sec.aclFile ? { aclFile: sec.aclFile } : {}),
       persistence: false,
     });
-    return { kind, url: m.url, port: m.port, restart: () => m.restart(), stop: () => m.stop() };
+    return { kind, url: m.url, port: m.port, restart: () => m.restart(), down: () => m.down(), up: () => m.up(), stop: () => m.stop() };
   }
   const opts = sec.access ? { authenticate: sec.access } : {};
-  let b = await startEmbeddedBroker({ port: 0, ...opts });
+  let b: EmbeddedBroker | null = await startEmbeddedBroker({ port: 0, ...opts });
   const port = b.port;
+  const url = b.url;
+  const down = async (): Promise<void> => {
+    await b?.stop();
+    b = null;
+  };
+  const up = async (): Promise<void> => {
+    b ??= await startEmbeddedBroker({ port, ...opts });
+  };
   return {
-    kind,
-    url: b.url,
-    port,
-    async restart() {
-      await b.stop();
-      b = await startEmbeddedBroker({ port, ...opts });
-    },
-    stop: () => b.stop(),
+    kind, url, port, down, up,
+    async restart() { await down(); await up(); },
+    stop: down,
   };
 }
 
