@@ -159,3 +159,12 @@ export async function ingestAll(l: Ledger, raws: Buffer[]): Promise<void> {
     if (bad) throw new Error(`fixture event not accepted: ${JSON.stringify(bad)}`);
   }
 }
+
+/** Polls an async condition until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitForAsync(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
