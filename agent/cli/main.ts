@@ -11,13 +11,14 @@ import { provisionCommands } from './provision-cmds.ts';
 import { nodeCommands } from './node-cmds.ts';
 import { firstbootCommands } from './firstboot-cmds.ts';
 import { agentCommands } from './agent-cmds.ts';
+import { brokerCommands } from './broker-cmds.ts';
 import type { Command } from './registry.ts';
 import { makeOutput } from './output.ts';
 
 declare const GDO_VERSION: string | undefined;
 export const VERSION = typeof GDO_VERSION === 'string' ? GDO_VERSION : '0.0.0-dev';
 
-const COMMANDS: Command[] = [...ledgerCommands, ...staffCommands, ...accessCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands, ...agentCommands];
+const COMMANDS: Command[] = [...ledgerCommands, ...staffCommands, ...accessCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands, ...agentCommands, ...brokerCommands];
 
 function overview(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

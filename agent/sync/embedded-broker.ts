@@ -39,7 +39,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
     authenticate(client, username, password, done) {
       if (!access) { done(null, true); return; }
       const u = username !== undefined ? access.get(username) : undefined;
-      if (!u || !password || !verifyPassword(password.toString('utf8'), u.passwordHash)) {
+      if (!u || !password || u.passwordHash === null || !verifyPassword(password.toString('utf8'), u.passwordHash)) {
         done(Object.assign(new Error('bad user name or password'), { returnCode: BAD_USERNAME_OR_PASSWORD }), false);
         return;
       }

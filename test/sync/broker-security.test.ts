@@ -76,7 +76,7 @@ void test('access model from the ledger: enrolled nodes, hub extras, revoked key
     assert.ok(maySubscribe(rules('hub-1'), tp.enrolWildcard()), 'a hub collects enrolment requests');
     assert.deepEqual(rules('new-door'), [{ access: 'write', topic: tp.enrol('new-door') }]);
     assert.ok(maySubscribe(rules('alice'), tp.enrolWildcard()) && !mayPublish(rules('alice'), tp.events('alice')));
-    for (const u of a.users) assert.equal(verifyPassword(derivePassword(SECRET, org, u.name), u.passwordHash), true, u.name);
+    for (const u of a.users) assert.equal(verifyPassword(derivePassword(SECRET, org, u.name), u.passwordHash!), true, u.name);
     // The files say the same thing, and the output is stable (salts are derived, not random).
     const pw = formatPasswordFile(a);
     const acl = formatAclFile(a);
