@@ -32,7 +32,8 @@ export class Store {
       edgeAdd: p('INSERT OR IGNORE INTO edges (child, parent) VALUES (?, ?)'),
       count: p('SELECT count(*) AS n FROM events'),
       maxPos: p('SELECT max(pos) AS m FROM events'),
-      heads: p('SELECT e.eid, e.id, e.pos FROM heads h JOIN events e ON e.eid = h.eid ORDER BY e.id'),
+      // CROSS JOIN keeps heads as the outer loop: SQLite would otherwise walk the whole events index.
+      heads: p('SELECT e.eid, e.id, e.pos FROM heads h CROSS JOIN events e ON e.eid = h.eid ORDER BY e.id'),
       headAdd: p('INSERT OR IGNORE INTO heads (eid) VALUES (?)'),
       headDel: p('DELETE FROM heads WHERE eid = ?'),
       stateGet: p('SELECT v FROM state WHERE k = ?'),
