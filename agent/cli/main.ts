@@ -12,13 +12,14 @@ import { nodeCommands } from './node-cmds.ts';
 import { firstbootCommands } from './firstboot-cmds.ts';
 import { agentCommands } from './agent-cmds.ts';
 import { brokerCommands } from './broker-cmds.ts';
+import { simCommands } from './sim-cmds.ts';
 import type { Command } from './registry.ts';
 import { makeOutput } from './output.ts';
 
 declare const GDO_VERSION: string | undefined;
 export const VERSION = typeof GDO_VERSION === 'string' ? GDO_VERSION : '0.0.0-dev';
 
-const COMMANDS: Command[] = [...ledgerCommands, ...staffCommands, ...accessCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands, ...agentCommands, ...brokerCommands];
+const COMMANDS: Command[] = [...ledgerCommands, ...staffCommands, ...accessCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands, ...agentCommands, ...brokerCommands, ...simCommands];
 
 function overview(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -1,0 +1,130 @@
+// The admin's side of the simulated site: a data directory as `gdo init` leaves it (operator key file,
+// site secret, ledger with the genesis), the demo people, badges, schedules, door and laser written
+// through Staff (what the staff CLI does), node approval as `gdo node approve NAME --broker URL` does
+// it, and the desk's own sync link so what staff sign reaches the nodes the way it would from an
+// office laptop on the site's network.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { badgeHash } from '../access/badge-hash.ts';
+import { Staff } from '../access/staff.ts';
+import { writeKeyFile } from '../cli/keyfile.ts';
+import { allDapps } from '../dapps.ts';
+import { approveEnrolment } from '../enrol/approve.ts';
+import { isEnrolError } from '../enrol/errors.ts';
+import type { NodeRole } from '../enrol/fields.ts';
+import { readProvisioned } from '../enrol/provisioned.ts';
+import { parseEnrolmentRequest } from '../enrol/request.ts';
+import { ensureSiteSecret } from '../enrol/site-secret.ts';
+import { generateKeyPair, Signer } from '../ledger/crypto.ts';
+import { hex } from '../ledger/event.ts';
+import { Ledger } from '../ledger/ledger.ts';
+import { collectEnrolmentRequests } from '../sync/enrol-topic.ts';
+import { SyncNode } from '../sync/sync-node.ts';
+import { listAnomalies, type Anomaly } from '../../dapps/access/anomaly.ts';
+import { provisionNode } from '../../provisioning/provision.ts';
+import { ADMIN_NAME, DEMO_PASSPHRASE, DESK, DOOR, DOOR_RULES, LASER, PEOPLE, schedules, SITE_NAME } from './plan.ts';
+
+export interface Approval { name: string; roles: string[]; key: string; event: string }
+
+export class AdminDesk {
+  readonly dir: string;
+  readonly ledger: Ledger;
+  readonly staff: Staff;
+  readonly #secret: Buffer;
+  #sync: SyncNode | undefined;
+
+  private constructor(dir: string, ledger: Ledger, signer: Signer, secret: Buffer) {
+    this.dir = dir;
+    this.ledger = ledger;
+    this.staff = new Staff(ledger, signer);
+    this.#secret = secret;
+  }
+
+  /** `gdo init --name SITE` in `dir`: operator key (passphrase-protected), site secret, genesis. */
+  static init(dir: string): AdminDesk {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const pair = generateKeyPair();
+    writeKeyFile(join(dir, 'operator.key'), pair, DEMO_PASSPHRASE);
+    const { secret } = ensureSiteSecret(dir);
+    const ledger = Ledger.open({ path: join(dir, 'ledger.db'), dapps: allDapps });
+    const signer = new Signer(pair);
+    const { result } = ledger.append(signer, 'org', 'genesis', { name: SITE_NAME, admins: [{ key: pair.publicKey.toString('hex'), name: ADMIN_NAME }] });
+    if (result.status !== 'accepted') throw new Error(`genesis refused: ${result.code ?? result.status} ${result.message ?? ''}`);
+    return new AdminDesk(dir, ledger, signer, secret);
+  }
+
+  get org(): string { return hex(this.ledger.orgId!); }
+
+  /** The keyed hash the ledger knows a card by; the UID itself never leaves this process and the readers. */
+  badgeOf(uid: Buffer): string { return badgeHash(this.#secret, uid); }
+
+  /** The demo people, their badges, the schedules, the front door and the laser; returns the events signed. */
+  seed(cards: Map<string, Buffer>, tz: string): number {
+    const before = this.ledger.count();
+    const s = this.staff;
+    for (const sc of schedules(tz)) s.schedule(sc);
+    s.addDoor({ id: DOOR.id, name: DOOR.name, node: DOOR.node, rules: DOOR_RULES });
+    s.addMachine({ id: LASER.id, name: LASER.name, node: LASER.node, cert_required: true, cert_days: 365 });
+    for (const p of PEOPLE) {
+      if (!p.member) continue;
+      s.addMember({ id: p.id, name: p.name, groups: p.groups });
+      s.assignBadge(this.badgeOf(cards.get(p.id)!), p.id);
+      if (p.laser?.trainer) s.setRole(LASER.id, p.id, 'trainer', true);
+      if (p.laser?.maintainer) s.setRole(LASER.id, p.id, 'maintainer', true);
+      if (p.laser?.certified) s.certify(LASER.id, p.id);
+      if (p.suspended) s.suspend(p.id, 'demo: dues unpaid');
+    }
+    return this.ledger.count() - before;
+  }
+
+  /** `gdo provision --node NAME --role ROLES --target ROOT --broker URL`. */
+  async provision(name: string, roles: NodeRole[], broker: string, root: string): Promise<void> {
+    mkdirSync(join(root, 'boot/firmware'), { recursive: true });
+    await provisionNode({ ledger: this.ledger, dataDir: this.dir, name, roles, broker: { url: broker }, site: { name: SITE_NAME }, target: root });
+  }
+
+  /** The desk joins the site's sync as peer 'office' through `url`. */
+  async startSync(url: string): Promise<void> {
+    const node = new SyncNode({
+      ledger: this.ledger, url, orgId: this.ledger.orgId!, nodeName: DESK, reconnectPeriodMs: 500, liveSyncDelayMs: 300,
+    });
+    this.#sync = node;
+    await node.start();
+  }
+
+  syncConnected(): boolean { return this.#sync?.status().connected ?? false; }
+
+  /**
+   * Approves every provisioned node whose signed request is retained on the broker and that is not
+   * enrolled yet, as `gdo node approve NAME --broker URL` would (token, org and roles checked; the site
+   * secret sealed to the node's X25519 key).
+   */
+  async approveWaiting(url: string, names: readonly string[]): Promise<Approval[]> {
+    const found = await collectEnrolmentRequests({ url, orgId: this.ledger.orgId!, waitMs: 250, connectTimeoutMs: 3000 });
+    const out: Approval[] = [];
+    for (const f of found) {
+      if (!names.includes(f.name) || readProvisioned(this.dir, f.name)?.approved) continue;
+      try {
+        const request = parseEnrolmentRequest(f.payload, `enrol/${f.name}`);
+        const r = approveEnrolment({ ledger: this.ledger, dataDir: this.dir, name: f.name, request, signer: this.staff.signer });
+        out.push({ name: f.name, roles: r.roles, key: r.key, event: r.event });
+      } catch (err) {
+        if (!isEnrolError(err)) throw err;
+        throw new Error(`could not approve '${f.name}': ${err.code}: ${err.message}`);
+      }
+    }
+    return out;
+  }
+
+  anomalies(): Anomaly[] { return listAnomalies(this.ledger); }
+
+  async stopSync(): Promise<void> {
+    const s = this.#sync;
+    this.#sync = undefined;
+    await s?.stop();
+  }
+
+  close(): void {
+    this.ledger.close();
+  }
+}
