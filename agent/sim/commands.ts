@@ -3,7 +3,7 @@
 import type { Display } from './display.ts';
 import { Hands, UserError } from './hands.ts';
 import { nodeNamed, personNamed, targetNamed, type Person, type Target } from './plan.ts';
-import { sleep } from './site.ts';
+import { sleep } from './replicas.ts';
 
 export const HELP = `commands (people: alice bob carol dan erin frank stranger; see 'people'):
   badge PERSON door|laser   present PERSON's card (a tap at the door; at the laser it stays on the reader)

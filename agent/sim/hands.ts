@@ -8,7 +8,8 @@ import { makeOutput } from '../cli/output.ts';
 import type { LogLine } from './agent-proc.ts';
 import { nameOf, reasonText, type DecisionLine } from './narrate.ts';
 import { DESK, DOOR, LASER, PEOPLE, PINS, TIMINGS, type NodeName, type Person, type Target } from './plan.ts';
-import { sleep, type SimSite, type View } from './site.ts';
+import { sleep, type View } from './replicas.ts';
+import type { SimSite } from './site.ts';
 
 const DECISION_TIMEOUT_MS = 10_000;
 /** The reader reports a card gone after two empty polls; wait a little more before the next card. */
@@ -145,7 +146,7 @@ export class Hands {
     const off = names.filter((n) => !this.#site.reachable(n));
     const t0 = Date.now();
     if (reach.length > 0 && !this.#site.cut.has('hub')) {
-      const ok = await this.#site.waitAgree(reach, 8000);
+      const ok = await this.#site.replicas.waitAgree(reach, 8000);
       this.#say('sync', ok ? `reached ${reach.join(', ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s` : `not yet at ${reach.join(', ')}`, ok ? 'sync' : 'note');
     }
     if (off.length > 0) this.#say('sync', `${off.join(', ')} ${off.length === 1 ? 'is' : 'are'} cut off: ${off.length === 1 ? 'it keeps' : 'they keep'} deciding from what ${off.length === 1 ? 'it' : 'they'} knew`, 'note');
@@ -167,17 +168,17 @@ export class Hands {
     const back = [...this.#site.nodes.keys()].filter((x) => this.#site.reachable(x));
     this.#say('net', `healed ${n}: the link is back; its sync reconnects and reconciles by itself`, 'sync');
     const t0 = Date.now();
-    if (!(await this.#site.waitAgree(back, MERGE_TIMEOUT_MS))) {
+    if (!(await this.#site.replicas.waitAgree(back, MERGE_TIMEOUT_MS))) {
       this.#say('sync', `${back.join(', ')} not in agreement after ${MERGE_TIMEOUT_MS / 1000} s (status shows where they are)`, 'deny');
       return;
     }
     this.#say('sync', `merged in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${back.length + 1} replicas agree, state ${this.#site.desk.ledger.stateHash().slice(0, 8)} (${this.#site.desk.ledger.count()} events)`, 'sync');
-    this.#site.reportAnomalies();
+    this.#site.replicas.reportAnomalies();
   }
 
   async status(): Promise<void> {
     const s = this.#site;
-    await s.refresh();
+    await s.replicas.refresh();
     const rows: string[][] = [['node', 'agent', 'sync', 'replica', 'hardware']];
     for (const [name, n] of s.nodes) {
       const v = s.view(name);
@@ -202,6 +203,8 @@ export class Hands {
 
   /** `gdo access log` / `gdo access anomalies` on the office's data directory, as staff would run them. */
   async cli(sub: 'log' | 'anomalies'): Promise<void> {
+    // What the reachable nodes recorded a moment ago is on its way to the office: let it arrive.
+    await this.#site.replicas.waitAgree([...this.#site.nodes.keys()].filter((n) => this.#site.reachable(n)), 3000);
     const cmd = accessCommands.find((c) => c.name === 'access')!;
     const args = parseArgs(['--data', this.#site.desk.dir, ...(sub === 'log' ? ['--limit', '12'] : [])]);
     this.#site.display.text(`$ gdo access ${sub} --data ${this.#site.desk.dir}${sub === 'log' ? ' --limit 12' : ''}`, 'dim');

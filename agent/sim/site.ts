@@ -9,19 +9,10 @@ import { AgentProc, type LogLine } from './agent-proc.ts';
 import type { Display } from './display.ts';
 import { GpioWatch, readOutputs } from './gpio-watch.ts';
 import { NetLink } from './net-link.ts';
-import { nameOf, narrate, OutputNarrator, placeOf } from './narrate.ts';
+import { narrate, OutputNarrator } from './narrate.ts';
+import { Replicas, sleep, type View } from './replicas.ts';
 import { prepareNode, type NodeRoot } from './node-root.ts';
 import { DESK, issueCards, NODES, siteZone, type NodeName, type NodePlan, type Person } from './plan.ts';
-
-/** What the site reads from each agent's /status. */
-export interface View {
-  ready: boolean;
-  enrolment: { enrolled: boolean };
-  ledger: { state_hash: string; events: number } | null;
-  sync: { state: string; peers: { name: string; connected?: boolean }[] } | null;
-  doors: { id: string; unlocked: boolean; open: boolean; mode: string; alarms: { forced_open: boolean; held_open: boolean } }[];
-  machines: { id: string; relay: boolean; session?: { member_id?: string } | null; trainer_window: boolean; out_of_service: boolean }[];
-}
 
 export interface SimNode {
   plan: NodePlan;
@@ -36,14 +27,6 @@ export interface SimNode {
 export interface StopReport { node: string; code: number | null; signal: string | null; killed: boolean; outputsSafe: boolean | undefined }
 
 const START_TIMEOUT_MS = 90_000;
-const TICK_MS = 300;
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function clock(ms: number): string {
-  const t = new Date(ms);
-  return [t.getHours(), t.getMinutes(), t.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
-}
 
 export class SimSite {
   readonly dir: string;
@@ -58,17 +41,9 @@ export class SimSite {
   #desk: AdminDesk | undefined;
   #deskLink: NetLink | undefined;
   readonly #links: NetLink[] = [];
-  #views = new Map<NodeName, View>();
+  #replicas: Replicas | undefined;
   /** Log lines of agents that have not logged their status address yet. */
   readonly #early = new Map<NodeName, LogLine[]>(NODES.map((p) => [p.name, []]));
-  /** Since when the replicas have disagreed (as of the last status read). */
-  #disagreeSince: number | undefined;
-  /** Someone waits for agreement and reports it in their own words (start, revoke, heal). */
-  #waiters = 0;
-  #refreshing: Promise<void> | undefined;
-  #anomaliesShown = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<void> | undefined;
   #stopping = false;
 
   constructor(dir: string, display: Display) {
@@ -87,7 +62,13 @@ export class SimSite {
     return n;
   }
 
-  view(name: NodeName): View | undefined { return this.#views.get(name); }
+  /** The replicas' watcher, once the site is up to its agents. */
+  get replicas(): Replicas {
+    if (!this.#replicas) throw new Error('the site has not started');
+    return this.#replicas;
+  }
+
+  view(name: NodeName): View | undefined { return this.#replicas?.view(name); }
 
   /** A node can reach the hub's broker (and so the desk and the other nodes). */
   reachable(name: NodeName): boolean {
@@ -139,13 +120,14 @@ export class SimSite {
     for (const n of this.nodes.values()) await n.proc.waitFor((l) => typeof l['http'] === 'object', 'status endpoint', START_TIMEOUT_MS);
     const deskUrl = `mqtt://127.0.0.1:${links.get(DESK)!.port}`;
     await desk.startSync(deskUrl);
-    this.#schedule();
+    const replicas = new Replicas(d, desk, () => new Map([...this.nodes].map(([name, n]) => [name, n.proc])));
+    this.#replicas = replicas;
+    replicas.start();
 
     const names = NODES.map((p) => p.name);
     const approved = new Set<string>();
     const deadline = Date.now() + START_TIMEOUT_MS;
-    this.#waiters += 1;
-    try {
+    await replicas.quietly(async () => {
       while (!this.#allReady()) {
         if (this.#stopping) throw new Error('stopped while starting');
         if (Date.now() > deadline) throw new Error(`the site did not come up within ${START_TIMEOUT_MS / 1000} s: ${this.#startProblems(approved)}`);
@@ -157,9 +139,7 @@ export class SimSite {
         }
         await sleep(200);
       }
-    } finally {
-      this.#waiters -= 1;
-    }
+    });
     d.event('site', `ready in ${((Date.now() - this.startedAt) / 1000).toFixed(1)} s: every node enrolled, every replica at state ${this.desk.ledger.stateHash().slice(0, 8)}`, 'sync');
   }
 
@@ -168,13 +148,13 @@ export class SimSite {
   }
 
   #allReady(): boolean {
-    if (this.nodes.size < NODES.length || !this.#agree([...this.nodes.keys()])) return false;
-    return [...this.nodes.keys()].every((n) => { const v = this.#views.get(n); return v?.ready === true && v.enrolment.enrolled; });
+    if (this.nodes.size < NODES.length || !this.replicas.agree([...this.nodes.keys()])) return false;
+    return [...this.nodes.keys()].every((n) => { const v = this.view(n); return v?.ready === true && v.enrolment.enrolled; });
   }
 
   #startProblems(approved: Set<string>): string {
     return [...this.nodes.values()].map((n) => {
-      const v = this.#views.get(n.plan.name);
+      const v = this.view(n.plan.name);
       if (!n.proc.running) return `${n.plan.name} exited${n.proc.stderr ? ` (${n.proc.stderr.trim().split('\n').pop() ?? ''})` : ''}`;
       if (!v) return `${n.plan.name} no status`;
       return `${n.plan.name} ${v.ready ? 'ready' : 'not ready'}, ${approved.has(n.plan.name) ? 'approved' : 'no request seen'}, ${v.enrolment.enrolled ? 'enrolled' : 'not enrolled'}, sync ${v.sync?.state ?? 'off'}`;
@@ -206,89 +186,6 @@ export class SimSite {
     });
   }
 
-  // ---- watching the nodes ----------------------------------------------------------------------
-
-  #schedule(): void {
-    if (this.#stopping) return;
-    this.#timer = setTimeout(() => {
-      this.#ticking = this.refresh().catch((err: unknown) => {
-        if (!this.#stopping) this.display.event('site', `status poll failed: ${(err as Error).message}`, 'deny');
-      }).finally(() => this.#schedule());
-    }, TICK_MS);
-  }
-
-  /** Re-reads every node's status and reports what changed: sync links, enrolment, agreement, anomalies. */
-  refresh(): Promise<void> {
-    // One read at a time, so a change is reported once however many are waiting on it.
-    this.#refreshing ??= this.#read().finally(() => { this.#refreshing = undefined; });
-    return this.#refreshing;
-  }
-
-  async #read(): Promise<void> {
-    const d = this.display;
-    const fresh = new Map<NodeName, View>();
-    await Promise.all([...this.nodes.values()].map(async (n) => {
-      if (!n.proc.running || !n.proc.url) return;
-      try {
-        fresh.set(n.plan.name, await n.proc.get<View>('/status'));
-      } catch { /* busy or stopping: the next poll asks again */ }
-    }));
-    if (this.#stopping) return;
-    for (const [name, v] of fresh) {
-      const before = this.#views.get(name);
-      if (v.enrolment.enrolled && !before?.enrolment.enrolled) d.event(name, 'enrolled: its key is in org/node.add and it opened the site secret sealed to it', 'sync');
-      const was = before?.sync?.state;
-      const now = v.sync?.state;
-      if (name !== 'hub' && was !== undefined && now !== was && (now === 'connected' || was === 'connected')) {
-        d.event(name, now === 'connected' ? "sync: connected to the hub's broker" : 'sync: lost the broker; deciding alone from its own replica', 'sync');
-      }
-      this.#views.set(name, v);
-    }
-    // A badge's access event reaches every replica within a poll or two: only a longer catch-up is news.
-    if (this.#agree([...this.nodes.keys()])) {
-      if (this.#disagreeSince !== undefined && Date.now() - this.#disagreeSince > 1500 && this.#waiters === 0) {
-        d.event('sync', `all ${this.nodes.size + 1} replicas agree again: state ${this.desk.ledger.stateHash().slice(0, 8)}, ${this.desk.ledger.count()} events`, 'sync');
-      }
-      this.#disagreeSince = undefined;
-    } else {
-      this.#disagreeSince ??= Date.now();
-    }
-    this.reportAnomalies();
-  }
-
-  /** The desk and the given nodes hold the same state (as of the last status read). */
-  #agree(names: NodeName[]): boolean {
-    const mine = this.#desk?.ledger.stateHash();
-    return names.every((n) => this.#views.get(n)?.ledger?.state_hash === mine);
-  }
-
-  /** Waits until the given nodes agree with the desk; false on timeout. */
-  async waitAgree(names: NodeName[], timeoutMs: number): Promise<boolean> {
-    const end = Date.now() + timeoutMs;
-    this.#waiters += 1;
-    try {
-      for (;;) {
-        await this.refresh();
-        if (this.#agree(names)) return true;
-        if (Date.now() > end || this.#stopping) return false;
-        await sleep(150);
-      }
-    } finally {
-      this.#waiters -= 1;
-    }
-  }
-
-  /** New "granted offline after revocation" flags on the desk's replica, shown once each. */
-  reportAnomalies(): void {
-    const all = this.desk.anomalies();
-    for (const a of all.slice(this.#anomaliesShown)) {
-      const who = nameOf(a.member) ?? a.member;
-      this.display.event('sync', `ANOMALY  ${a.node} let ${who} in at ${placeOf(a.resource)} at ${clock(a.granted_at.ms)} while cut off, after a revocation it could not know `
-        + `(${a.revocation_kind} at ${clock(a.revoked_at.ms)}): the grant stays in the ledger, flagged on every replica (gdo access anomalies)`, 'alarm');
-    }
-    this.#anomaliesShown = all.length;
-  }
-
   /** Applies the cut set to the links: a node reaches the broker only if neither it nor the hub is cut. */
   applyLinks(): void {
     for (const n of this.nodes.values()) {
@@ -305,8 +202,7 @@ export class SimSite {
   /** SIGTERM every agent and wait; outputs checked from the fake GPIO files the agents leave behind. */
   async stop(): Promise<StopReport[]> {
     this.#stopping = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#ticking?.catch(() => undefined);
+    await this.#replicas?.stop();
     for (const n of this.nodes.values()) { n.outputs.flush(); n.watch?.stop(); }
     const stopOne = async (n: SimNode): Promise<StopReport> => {
       const r = await n.proc.stop();

@@ -58,7 +58,7 @@ function block(all: { cmd: string; text: string }[], i: number, cmd: string): st
 }
 
 describe('gdo sim', () => {
-  it('npm start --script: a badge run through the real agents, the merge after a cut, then a clean stop', async () => {
+  it('npm start --script: a badge run through the real agents, the merge after a cut, then a clean stop', { timeout: 180_000 }, async () => {
     const script = join(scratch, 'visit.txt');
     writeFileSync(script, SCRIPT);
     const sim = spawnSim(['--script', script], { via: 'npm-start' });
@@ -111,7 +111,7 @@ describe('gdo sim', () => {
     await nothingLeft(sim, sim.dir());
   });
 
-  it('gdo sim with commands on stdin: a mistake is one line, Ctrl-C stops every agent and removes --dir', async () => {
+  it('gdo sim with commands on stdin: a mistake is one line, Ctrl-C stops every agent and removes --dir', { timeout: 120_000 }, async () => {
     const dir = join(scratch, 'site');
     const sim = spawnSim(['--dir', dir], { via: 'gdo', stdin: 'pipe' });
     started.push(sim);
@@ -128,7 +128,7 @@ describe('gdo sim', () => {
     await nothingLeft(sim, dir);
   });
 
-  it('a killed site (SIGKILL) leaves no agent running: each stops by itself with its outputs safe', async () => {
+  it('a killed site (SIGKILL) leaves no agent running: each stops by itself with its outputs safe', { timeout: 120_000 }, async () => {
     const dir = join(scratch, 'killed');
     const sim = spawnSim(['--dir', dir], { via: 'gdo', stdin: 'pipe' });
     started.push(sim);
