@@ -17,8 +17,10 @@ export type Target = 'door' | 'laser';
 export interface Person {
   id: string;
   name: string;
-  /** One line for `people` and the banner. */
+  /** One line for `people`. */
   about: string;
+  /** A few words for the list shown at start. */
+  short: string;
   groups: string[];
   /** false: a card the ledger has never seen. */
   member: boolean;
@@ -27,13 +29,13 @@ export interface Person {
 }
 
 export const PEOPLE: readonly Person[] = [
-  { id: 'alice', name: 'Alice', about: 'member (open hours), not certified on the laser', groups: ['members'], member: true },
-  { id: 'bob', name: 'Bob', about: 'staff (the door at any time)', groups: ['members', 'staff'], member: true },
-  { id: 'carol', name: 'Carol', about: 'member, laser trainer', groups: ['members'], member: true, laser: { trainer: true } },
-  { id: 'dan', name: 'Dan', about: 'member, laser maintainer, certified', groups: ['members'], member: true, laser: { maintainer: true, certified: true } },
-  { id: 'erin', name: 'Erin', about: 'suspended member', groups: ['members'], member: true, suspended: true },
-  { id: 'frank', name: 'Frank', about: 'evening pass (weekdays 18:30-22:00 only)', groups: ['evening'], member: true },
-  { id: 'stranger', name: 'a stranger', about: 'a card the ledger has never seen', groups: [], member: false },
+  { id: 'alice', name: 'Alice', short: 'member', about: 'member (open hours), not certified on the laser', groups: ['members'], member: true },
+  { id: 'bob', name: 'Bob', short: 'staff', about: 'staff (the door at any time)', groups: ['members', 'staff'], member: true },
+  { id: 'carol', name: 'Carol', short: 'laser trainer', about: 'member, laser trainer', groups: ['members'], member: true, laser: { trainer: true } },
+  { id: 'dan', name: 'Dan', short: 'laser maintainer', about: 'member, laser maintainer, certified', groups: ['members'], member: true, laser: { maintainer: true, certified: true } },
+  { id: 'erin', name: 'Erin', short: 'suspended', about: 'suspended member', groups: ['members'], member: true, suspended: true },
+  { id: 'frank', name: 'Frank', short: 'evening pass', about: 'evening pass (weekdays 18:30-22:00 only)', groups: ['evening'], member: true },
+  { id: 'stranger', name: 'a stranger', short: 'unknown card', about: 'a card the ledger has never seen', groups: [], member: false },
 ];
 
 export const DOOR = { id: 'front', name: 'Front door', node: 'front-door' as const, resource: 'door:front' };

@@ -10,7 +10,7 @@ import { clearLine, createInterface, cursorTo, type Interface } from 'node:readl
 import { runLine, type CommandContext, type Outcome } from './commands.ts';
 import { Display } from './display.ts';
 import { Hands } from './hands.ts';
-import { DEMO_PASSPHRASE, DESK, NODES, SITE_NAME } from './plan.ts';
+import { DEMO_PASSPHRASE, DESK, NODES, PEOPLE, SITE_NAME } from './plan.ts';
 import { SimSite } from './site.ts';
 
 export interface SimOptions {
@@ -89,6 +89,7 @@ export async function runSim(o: SimOptions): Promise<number> {
 
   const work = (async (): Promise<number> => {
     await site.start();
+    display.text(`people: ${PEOPLE.map((p) => `${p.id} (${p.short})`).join(', ')}`, 'dim');
     if (interactive) display.text('Type help for the commands, tour for a guided minute, quit (or Ctrl-C) to stop.', 'head');
     if (script !== undefined) return runAll(script, ctx);
     if (!interactive) {
@@ -125,7 +126,8 @@ export async function runSim(o: SimOptions): Promise<number> {
     if (r.code !== 0 || r.outputsSafe === false) code = code || 1;
   }
   if (o.keep) {
-    quiet.text(`kept ${dir}: try  GDO_PASSPHRASE=${DEMO_PASSPHRASE} gdo member list --data ${join(dir, DESK)}`, 'dim');
+    quiet.text(`kept ${dir}: each node's disk in ${join(dir, '<node>')} (agent log in var/log/gdo-agent.log), the office's data directory in `
+      + `${join(dir, DESK)} for the gdo CLI (operator key passphrase: ${DEMO_PASSPHRASE}), e.g. gdo access log --data ${join(dir, DESK)}`, 'dim');
   } else {
     rmSync(dir, { recursive: true, force: true });
     quiet.event('site', `removed ${dir}; nothing left running`, 'dim');
