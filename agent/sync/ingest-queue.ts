@@ -3,10 +3,18 @@
 // door's decisions on the same process are never held up for more than one chunk's commit
 // (issue 5: "sync decisions never stall the door"). The queue is bounded in bytes.
 import type { IngestResult, Ledger } from '../ledger/ledger.ts';
+import { decodeEvent, depsOf, hex } from '../ledger/event.ts';
 
 export interface IngestQueueOptions {
   /** Events per ingestAsync call. Default 64. */
   chunk?: number;
+  /**
+   * Events per call once a chunk of the same job needed a merge (a concurrent branch). The
+   * ledger merges a branch handed over in one call in one window, while the same branch in
+   * small calls is re-merged call after call at a cost that grows with its length, so big
+   * calls are much cheaper there even though each holds the event loop longer. Default 1024.
+   */
+  mergeChunk?: number;
   /** Bytes queued at most (default 64 MiB); pushes beyond are refused (reconciliation fetches them later). */
   maxQueuedBytes?: number;
   pause?: () => Promise<void>;
@@ -18,7 +26,7 @@ export interface IngestQueueOptions {
   onError(e: unknown): void;
 }
 
-interface Job { peer: string; raws: Buffer[]; bytes: number }
+interface Job { peer: string; raws: Buffer[]; bytes: number; merging: boolean }
 
 export class IngestQueue {
   private readonly jobs: Job[] = [];
@@ -26,12 +34,14 @@ export class IngestQueue {
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly chunk: number;
+  private readonly mergeChunk: number;
   private readonly maxQueued: number;
   private readonly pause: () => Promise<void>;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly ledger: Ledger, private readonly opts: IngestQueueOptions) {
     this.chunk = opts.chunk ?? 64;
+    this.mergeChunk = Math.max(this.chunk, opts.mergeChunk ?? 1024);
     this.maxQueued = opts.maxQueuedBytes ?? 64 * 1024 * 1024;
     this.pause = opts.pause ?? (() => new Promise<void>((r) => setImmediate(r)));
   }
@@ -44,7 +54,7 @@ export class IngestQueue {
     if (this.stopped || raws.length === 0) return raws.length === 0;
     const bytes = raws.reduce((n, r) => n + r.length, 0);
     if (this.queued + bytes > this.maxQueued) return false;
-    this.jobs.push({ peer, raws, bytes });
+    this.jobs.push({ peer, raws, bytes, merging: this.concurrent(raws[0]!) });
     this.queued += bytes;
     this.running ??= this.drain();
     return true;
@@ -65,6 +75,20 @@ export class IngestQueue {
     this.wake();
   }
 
+  /**
+   * Whether a batch starts off the ledger's heads (a concurrent branch the ledger must merge)
+   * rather than extending them (its fast path, cheap in small calls).
+   */
+  private concurrent(first: Buffer): boolean {
+    let deps: Set<string>;
+    try {
+      deps = new Set(depsOf(decodeEvent(first)).map(hex));
+    } catch {
+      return false; // the ledger rejects it; chunk size does not matter
+    }
+    return !this.ledger.heads().every((h) => deps.has(h));
+  }
+
   private wake(): void {
     if (this.busy) return;
     const w = this.idleWaiters;
@@ -78,11 +102,14 @@ export class IngestQueue {
     try {
       while (this.jobs.length > 0 && !this.stopped) {
         const job = this.jobs[0]!;
-        const raws = job.raws.splice(0, this.chunk);
+        const raws = job.raws.splice(0, job.merging ? this.mergeChunk : this.chunk);
         if (job.raws.length === 0) this.jobs.shift();
         const bytes = raws.reduce((n, r) => n + r.length, 0);
         try {
-          const results = await this.ledger.ingestAsync(raws);
+          const merges = this.ledger.stats.merges;
+          // Peers hold these too: no fsync on the event loop (a crash re-fetches them).
+          const results = await this.ledger.ingestAsync(raws, { durable: false });
+          if (this.ledger.stats.merges > merges) job.merging = true;
           this.queued -= bytes;
           // Synchronously, before the next await: see onResult.
           this.opts.onResult(job.peer, raws, results);

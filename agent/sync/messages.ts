@@ -13,8 +13,11 @@ export const NACK_REASON_MAX = 200;
 export const NackCode = { BadRequest: 1, Busy: 2, Version: 3 } as const;
 export type NackCodeValue = (typeof NackCode)[keyof typeof NackCode];
 
+/** EVENTS flag: more messages of the same batch follow (sync-protocol.md 3.1). */
+export const EVENTS_MORE = 0x01;
+
 export type SyncMessage =
-  | { type: 'events'; session: number; events: Buffer[] }
+  | { type: 'events'; session: number; more: boolean; events: Buffer[] }
   | { type: 'request'; session: number; frame: Buffer | null; fetch: Buffer[] }
   | { type: 'response'; session: number; frame: Buffer | null; needIndexes: number[] }
   | { type: 'nack'; session: number; code: NackCodeValue; reason: string };
@@ -35,37 +38,33 @@ function header(type: number, session: number): Buffer {
   return h;
 }
 
-/** Bytes an EVENTS message adds around its events (header plus one length varint each). */
-export function eventsOverhead(count: number, maxEventBytes = 65_536): number {
-  return 6 + encodeVarint(count).length + count * encodeVarint(maxEventBytes).length;
-}
-
-export function encodeEvents(session: number, events: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [header(MsgType.Events, session), encodeVarint(events.length)];
+export function encodeEvents(session: number, events: readonly Buffer[], more = false): Buffer {
+  const parts: Buffer[] = [header(MsgType.Events, session), Buffer.from([more ? EVENTS_MORE : 0]), encodeVarint(events.length)];
   for (const e of events) parts.push(encodeVarint(e.length), e);
   return Buffer.concat(parts);
 }
 
 /**
- * Splits events into EVENTS payloads of at most `maxBytes` each (an event larger than that
- * travels alone). Order is kept, so parents sent before children arrive first.
+ * Splits one batch of events into EVENTS payloads of at most `maxBytes` each (an event larger
+ * than that travels alone), flagged MORE on all but the last, so the receiver can ingest the
+ * batch at once. Order is kept, so parents sent before children arrive first.
  */
 export function packEvents(session: number, events: readonly Buffer[], maxBytes: number): Buffer[] {
-  const out: Buffer[] = [];
+  const groups: Buffer[][] = [];
   let batch: Buffer[] = [];
   let size = 16;
   for (const e of events) {
     const add = e.length + encodeVarint(e.length).length;
     if (batch.length > 0 && size + add > maxBytes) {
-      out.push(encodeEvents(session, batch));
+      groups.push(batch);
       batch = [];
       size = 16;
     }
     batch.push(e);
     size += add;
   }
-  if (batch.length > 0) out.push(encodeEvents(session, batch));
-  return out;
+  if (batch.length > 0) groups.push(batch);
+  return groups.map((g, i) => encodeEvents(session, g, i < groups.length - 1));
 }
 
 export function encodeRequest(session: number, frame: Buffer | null, fetch: readonly Buffer[], prefixLen = DEFAULT_FETCH_PREFIX): Buffer {
@@ -130,12 +129,14 @@ export function decodeMessage(buf: Buffer): SyncMessage {
   let msg: SyncMessage;
   switch (type) {
     case MsgType.Events: {
+      const flags = c.u8('events flags');
+      if ((flags & ~EVENTS_MORE) !== 0) throw new SyncMessageError(`unknown events flags 0x${flags.toString(16)}`);
       const n = c.varint('event count');
       // Each event needs at least a length byte: a count above the bytes left is a lie.
       if (n > c.left()) throw new SyncMessageError(`event count ${n} exceeds the ${c.left()} bytes left`);
       const events: Buffer[] = [];
       for (let i = 0; i < n; i++) events.push(c.bytes(c.varint(`event ${i} length`), `event ${i}`));
-      msg = { type: 'events', session, events };
+      msg = { type: 'events', session, more: flags === EVENTS_MORE, events };
       break;
     }
     case MsgType.Request: {

@@ -83,6 +83,11 @@ export interface SyncNodeOptions {
   requestTimeoutMs?: number;
   /** After a peer comes online, wait this long for it to reconcile with us before we do. Default 2 s. */
   liveSyncDelayMs?: number;
+  /**
+   * Reconcile on our own: with each peer found online after (re)connecting, and with one peer
+   * every syncIntervalMs. Default true; false leaves sessions to syncWith() (benchmarks, tools).
+   */
+  autoSync?: boolean;
   limits?: Partial<Omit<SyncLimits, 'peer'>> & { peer?: Partial<PeerLimits> };
 }
 

@@ -15,6 +15,7 @@ import { IngestQueue } from './ingest-queue.ts';
 import { InitiatorSession, type SessionOutcome } from './initiator.ts';
 import { serveRequest } from './responder.ts';
 import { PeerGuard, RecentSet } from './rate-limit.ts';
+import { sortByClock } from './event-order.ts';
 import { Topics, checkNodeName, type ParsedTopic } from './topics.ts';
 import {
   NackCode, SyncMessageError, decodeMessage, decodePresence, encodeNack, encodePresence, encodeRequest, packEvents,
@@ -29,6 +30,8 @@ export type { SessionOutcome } from './initiator.ts';
 /** Rejections that only a broken or hostile sender produces: they count as strikes. */
 const STRIKE_CODES: ReadonlySet<RejectionCode> = new Set(['TOO_LARGE', 'BAD_ENCODING', 'NOT_CANONICAL', 'BAD_SIGNATURE', 'WRONG_ORG']);
 const ANCESTOR_RETRY_MS = 10_000;
+/** How long the first parts of a multi-message batch wait for the rest. */
+const BATCH_HOLD_MS = 5_000;
 
 interface Peer {
   online: boolean;
@@ -70,6 +73,7 @@ export class SyncNode {
   private sessionQueue: string[] = [];
   private sessionWaiters = new Map<string, Array<(o: SessionOutcome | null) => void>>();
   private readonly ancestorSessions = new Map<number, string>();
+  private readonly batches = new Map<string, { from: string; raws: Buffer[]; bytes: number; timer: NodeJS.Timeout }>();
   private readonly ancestorAsked = new Map<string, number>();
   private serveChain: Promise<void> = Promise.resolve();
   private serving = 0;
@@ -338,7 +342,7 @@ export class SyncNode {
         this.counters.eventsReceived += msg.events.length;
         const s = this.running;
         if (t.kind === 'direct' && s && s.peer === from && s.session === msg.session) s.receive(msg.events);
-        else this.toIngest(from, msg.events);
+        else this.batch(`${from}/${t.kind}/${msg.session}`, from, msg.events, msg.more);
         return;
       }
       case 'request':
@@ -365,6 +369,37 @@ export class SyncNode {
         return;
       }
     }
+  }
+
+  /**
+   * Holds the parts of a batch sent over several EVENTS messages (MORE set) and ingests the
+   * batch at once: the ledger merges a concurrent branch far more cheaply in one call.
+   */
+  private batch(key: string, from: string, raws: Buffer[], more: boolean): void {
+    let b = this.batches.get(key);
+    if (!b && !more) {
+      this.toIngest(from, raws);
+      return;
+    }
+    if (!b) {
+      if (this.batches.size >= 64) this.flushBatch(this.batches.keys().next().value as string);
+      const timer = setTimeout(() => this.flushBatch(key), BATCH_HOLD_MS);
+      this.timers.add(timer);
+      b = { from, raws: [], bytes: 0, timer };
+      this.batches.set(key, b);
+    }
+    b.raws.push(...raws);
+    b.bytes += raws.reduce((n, r) => n + r.length, 0);
+    if (!more || b.bytes > this.limits.maxQueuedBytes / 4) this.flushBatch(key);
+  }
+
+  private flushBatch(key: string): void {
+    const b = this.batches.get(key);
+    if (!b) return;
+    this.batches.delete(key);
+    clearTimeout(b.timer);
+    this.timers.delete(b.timer);
+    if (this.state === 'running') this.toIngest(b.from, sortByClock(b.raws));
   }
 
   private toIngest(from: string, raws: Buffer[]): void {
@@ -420,7 +455,7 @@ export class SyncNode {
     peer.online = p.state === 'online';
     if (p.events !== undefined) peer.events = p.events;
     if (!retained) peer.lastSeenMs = this.now();
-    if (!peer.online || wasOnline) return;
+    if (!peer.online || wasOnline || this.opts.autoSync === false) return;
     if (retained) {
       // It was there before we subscribed: we just (re)connected, so we reconcile with it.
       this.enqueueSession(from);
@@ -567,7 +602,7 @@ export class SyncNode {
     if (!this.connected || this.state !== 'running') return;
     const p = this.pickPeer();
     if (!p) return;
-    this.enqueueSession(p);
+    if (this.opts.autoSync !== false) this.enqueueSession(p);
     if (this.ledger.pendingCount() > 0) this.fetchAncestors(p);
   }
 
@@ -640,6 +675,7 @@ export class SyncNode {
     this.intervals = [];
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.batches.clear();
     this.sessionQueue = [];
     this.running?.abort('stopping');
     for (const [, ws] of this.sessionWaiters) for (const w of ws) w(null);

@@ -16,7 +16,8 @@ const ORG = 'ab'.repeat(32);
 
 void test('each message type round-trips', () => {
   const ev = [Buffer.from('one'), Buffer.alloc(0), Buffer.alloc(300, 7)];
-  assert.deepEqual(decodeMessage(encodeEvents(7, ev)), { type: 'events', session: 7, events: ev });
+  assert.deepEqual(decodeMessage(encodeEvents(7, ev)), { type: 'events', session: 7, more: false, events: ev });
+  assert.deepEqual(decodeMessage(encodeEvents(7, ev, true)), { type: 'events', session: 7, more: true, events: ev });
   const ids = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
   assert.deepEqual(decodeMessage(encodeRequest(0xffffffff, Buffer.from([1, 2, 3]), ids)),
     { type: 'request', session: 0xffffffff, frame: Buffer.from([1, 2, 3]), fetch: ids.map((i) => i.subarray(0, 8)) });
@@ -33,8 +34,9 @@ void test('bad payloads fail with SyncMessageError naming the problem', () => {
     [Buffer.alloc(0), /shorter than its 6-byte header/],
     [Buffer.from([2, 1, 0, 0, 0, 0, 0]), /version 2 not supported/],
     [Buffer.from([1, 9, 0, 0, 0, 0, 0]), /unknown message type 9/],
-    [Buffer.from([1, 1, 0, 0, 0, 0, 5, 1]), /event count 5 exceeds/],
-    [Buffer.from([1, 1, 0, 0, 0, 0, 1, 4, 1]), /event 0: needs 4 bytes/],
+    [Buffer.from([1, 1, 0, 0, 0, 0, 0, 5, 1]), /event count 5 exceeds/],
+    [Buffer.from([1, 1, 0, 0, 0, 0, 0, 1, 4, 1]), /event 0: needs 4 bytes/],
+    [Buffer.from([1, 1, 0, 0, 0, 0, 2, 0]), /unknown events flags 0x2/],
     [Buffer.concat([encodeEvents(0, [Buffer.from('x')]), Buffer.from([0])]), /1 trailing bytes/],
     [Buffer.from([1, 2, 0, 0, 0, 0, 0, 4, 0]), /prefix length must be 8..32, got 4/],
     [Buffer.from([1, 2, 0, 0, 0, 0, 0, 8, 100]), /fetch count 100 x 8 bytes exceeds/],
@@ -80,6 +82,7 @@ void test('packEvents cuts batches at the size limit and keeps order', () => {
   for (const p of packs) assert.ok(p.length <= 1000, `${p.length}`);
   const back = packs.flatMap((p) => (decodeMessage(p) as { events: Buffer[] }).events);
   assert.deepEqual(back, evs);
+  assert.deepEqual(packs.map((p) => (decodeMessage(p) as { more: boolean }).more), packs.map((_, i) => i < packs.length - 1), 'MORE on all but the last');
   assert.equal(packEvents(0, [Buffer.alloc(5000)], 1000).length, 1, 'an event above the limit travels alone');
   assert.deepEqual(packEvents(0, [], 1000), []);
 });
