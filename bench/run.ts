@@ -14,6 +14,7 @@ const suites: Record<string, () => Promise<Metric[]>> = {
   'decide-e2e': () => decideE2eBench({ fixture: ledgerDecider() }),
   image: () => benchImage(),
   startup: () => startupBench(),
+  sync: async () => (await import('./sync.ts')).syncBench(),
 };
 
 const args = process.argv.slice(2);
