@@ -120,10 +120,12 @@ export async function runSim(o: SimOptions): Promise<number> {
   display.setWriter(() => undefined); // whatever was still under way stays quiet now
   const reports = await site.stop();
   for (const r of reports) {
-    const how = r.killed ? 'killed after not stopping in time' : r.signal ? `ended by ${r.signal}` : `exit ${String(r.code)}`;
+    // Exit 0 after its orderly stop; or ended by our SIGTERM before it had its handlers (still starting).
+    const stoppedWell = !r.killed && (r.code === 0 || r.signal === 'SIGTERM') && r.outputsSafe !== false;
+    const how = r.killed ? 'killed after not stopping in time' : r.signal ? `ended by ${r.signal}${r.signal === 'SIGTERM' ? ' while starting' : ''}` : `exit ${String(r.code)}`;
     const outs = r.outputsSafe === undefined ? '' : r.outputsSafe ? ', outputs safe (every line de-energised)' : ', OUTPUTS NOT SAFE';
-    quiet.event(r.node, `agent stopped (${how})${outs}`, r.code === 0 && r.outputsSafe !== false ? 'dim' : 'deny');
-    if (r.code !== 0 || r.outputsSafe === false) code = code || 1;
+    quiet.event(r.node, `agent stopped (${how})${outs}`, stoppedWell ? 'dim' : 'deny');
+    if (!stoppedWell) code = code || 1;
   }
   if (o.keep) {
     quiet.text(`kept ${dir}: each node's disk in ${join(dir, '<node>')} (agent log in var/log/gdo-agent.log), the office's data directory in `
