@@ -532,7 +532,6 @@ export class SyncNode {
     if (live.length === 0 || !this.connected) return;
     for (const payload of packEvents(0, live, this.limits.maxEventsMessageBytes)) this.publish(this.topics.events(this.name), payload);
     this.counters.eventsSent += live.length;
-    this.publishPresence(false);
   }
 
   private fetchAncestors(peer: string): void {
@@ -548,7 +547,7 @@ export class SyncNode {
       for (const [k, at] of this.ancestorAsked) if (t - at >= ANCESTOR_RETRY_MS) this.ancestorAsked.delete(k);
     }
     if (ids.length === 0) return;
-    const session = randomBytes(4).readUInt32BE(0);
+    const session = newSessionId();
     if (this.ancestorSessions.size >= 64) this.ancestorSessions.delete(this.ancestorSessions.keys().next().value as number);
     this.ancestorSessions.set(session, peer);
     this.log.debug({ peer, ids: ids.length }, 'sync: fetching ancestors of pending events');
@@ -620,7 +619,7 @@ export class SyncNode {
     this.source.refresh();
     const s = new InitiatorSession({
       peer,
-      session: randomBytes(4).readUInt32BE(0),
+      session: newSessionId(),
       source: this.source,
       reconciler: this.rec,
       send: (payload) => this.sendTo(peer, payload),
@@ -706,6 +705,11 @@ export class SyncNode {
     }
     this.state = 'stopped';
   }
+}
+
+/** Random, never 0 (0 marks live publication). */
+function newSessionId(): number {
+  return randomBytes(4).readUInt32BE(0) || 1;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
