@@ -126,7 +126,12 @@ export class SyncNode {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`SyncNode.start() on a node that is ${this.state}`);
     this.state = 'running';
-    await this.source.load();
+    try {
+      await this.source.load();
+    } catch (e) {
+      this.state = 'stopped';
+      throw new Error(`sync: cannot index the ledger: ${(e as Error).message}`, { cause: e });
+    }
     if (this.state !== 'running') return;
     // Compose with a handler already there (the daemon's), never replace it.
     const prev = this.ledger.onAppend;
@@ -157,15 +162,15 @@ export class SyncNode {
     }
     const client = mqtt.connect(this.opts.url, clientOpts);
     this.client = client;
-    client.on('connect', () => this.onConnect());
-    client.on('close', () => this.onClose());
+    client.on('connect', () => this.safely('connect', () => this.onConnect()));
+    client.on('close', () => this.safely('close', () => this.onClose()));
     client.on('error', (e) => {
       if (this.state === 'running') this.log.warn({ err: e.message }, 'sync: mqtt error');
       else this.log.debug({ err: e.message }, 'sync: mqtt error while stopping');
     });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
-    this.intervals.push(setInterval(() => this.antiEntropy(), this.o.syncIntervalMs));
-    this.intervals.push(setInterval(() => this.publishPresence(false), this.o.presenceIntervalMs));
+    this.intervals.push(setInterval(() => this.safely('anti-entropy', () => this.antiEntropy()), this.o.syncIntervalMs));
+    this.intervals.push(setInterval(() => this.safely('presence', () => this.publishPresence(false)), this.o.presenceIntervalMs));
   }
 
   /**
@@ -236,6 +241,15 @@ export class SyncNode {
 
   // ---- connection ----------------------------------------------------------------------------
 
+  /** Runs a timer or event callback: a failure is logged, never thrown into the event loop. */
+  private safely(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.log.error({ err: String(e), in: what }, 'sync: internal error (recovered)');
+    }
+  }
+
   private onConnect(): void {
     if (this.state !== 'running' || !this.client) return;
     this.connected = true;
@@ -252,6 +266,7 @@ export class SyncNode {
       clearTimeout(x.timer);
       x.resolve();
     }
+    this.pump(); // sessions queued while we were away
   }
 
   private onClose(): void {
@@ -383,7 +398,7 @@ export class SyncNode {
     }
     if (!b) {
       if (this.batches.size >= 64) this.flushBatch(this.batches.keys().next().value as string);
-      const timer = setTimeout(() => this.flushBatch(key), BATCH_HOLD_MS);
+      const timer = setTimeout(() => this.safely('batch', () => this.flushBatch(key)), BATCH_HOLD_MS);
       this.timers.add(timer);
       b = { from, raws: [], bytes: 0, timer };
       this.batches.set(key, b);
@@ -507,7 +522,7 @@ export class SyncNode {
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // A macrotask: the ingest queue records what sync itself ingested (a microtask) first.
-        setImmediate(() => this.flushAppended());
+        setImmediate(() => this.safely('publish', () => this.flushAppended()));
       }
     } catch (e) {
       this.log.error({ err: String(e) }, 'sync: onAppend hook failed');
@@ -607,8 +622,7 @@ export class SyncNode {
 
   private enqueueSession(peer: string): void {
     if (this.state !== 'running') return;
-    if (this.running?.peer === peer || this.sessionQueue.includes(peer)) return;
-    this.sessionQueue.push(peer);
+    if (this.running?.peer !== peer && !this.sessionQueue.includes(peer)) this.sessionQueue.push(peer);
     this.pump();
   }
 
@@ -616,7 +630,14 @@ export class SyncNode {
     if (this.running || !this.connected || this.state !== 'running') return;
     const peer = this.sessionQueue.shift();
     if (peer === undefined) return;
-    this.source.refresh();
+    try {
+      this.source.refresh();
+    } catch (e) {
+      this.log.error({ err: String(e) }, 'sync: cannot read the ledger index; session skipped');
+      for (const w of this.sessionWaiters.get(peer) ?? []) w(null);
+      this.sessionWaiters.delete(peer);
+      return;
+    }
     const s = new InitiatorSession({
       peer,
       session: newSessionId(),
@@ -642,7 +663,7 @@ export class SyncNode {
     this.running = s;
     this.counters.sessions++;
     s.start();
-    void s.done.then((outcome) => {
+    void s.done.then((outcome) => this.safely('session end', () => {
       this.running = null;
       this.peer(peer).lastSessionMs = this.now();
       if (outcome.ok) this.log.debug({ ...outcome }, 'sync: reconciled');
@@ -651,7 +672,7 @@ export class SyncNode {
       this.sessionWaiters.delete(peer);
       for (const w of waiters) w(outcome);
       this.pump();
-    });
+    }));
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
@@ -659,7 +680,7 @@ export class SyncNode {
   private later(ms: number, f: () => void): void {
     const t = setTimeout(() => {
       this.timers.delete(t);
-      if (this.state === 'running') f();
+      if (this.state === 'running') this.safely('timer', f);
     }, ms);
     this.timers.add(t);
   }

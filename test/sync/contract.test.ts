@@ -26,6 +26,12 @@ async function withWorld(kind: (typeof BROKER_KINDS)[number], names: string[], b
   }
 }
 
+/** Timers and sockets alive in this process, by kind. */
+function resources(): string {
+  const kinds = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r.startsWith('TCP'));
+  return kinds.sort().join(',');
+}
+
 const same = (a: Ledger, b: Ledger): boolean => a.count() === b.count() && a.stateHash() === b.stateHash();
 
 for (const kind of BROKER_KINDS) {
@@ -35,6 +41,7 @@ for (const kind of BROKER_KINDS) {
       const b = t.ledger('b');
       await ingestAll(a, [...f.genesis, ...f.notes('node-a', 120).map((e) => e.raw)]);
       await ingestAll(b, [...f.genesis, ...f.notes('node-b', 80).map((e) => e.raw)]);
+      const baseline = resources();
       let daemonSaw = 0;
       b.onAppend = (evs) => { daemonSaw += evs.length; }; // a handler already there is kept, not replaced
       const na = syncNode(a, broker.url, f.org, 'node-a');
@@ -67,6 +74,10 @@ for (const kind of BROKER_KINDS) {
       await waitFor('a sees b offline', () => na.status().peers.find((p) => p.name === 'node-b')?.online === false);
       await na.stop();
       assert.equal(a.onAppend, null, 'no handler was there before a started');
+      // Nothing left behind: no timer, no socket (the broker's own are in the baseline).
+      await waitFor('stopped nodes leave no handles', () => resources() === baseline, 5000).catch(() => {
+        assert.equal(resources(), baseline);
+      });
     });
   });
 
