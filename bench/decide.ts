@@ -88,7 +88,7 @@ export async function decideBench(): Promise<Metric[]> {
   try {
     const path = join(dir, 'ledger.db');
     copyFileSync(cached, path);
-    const l = Ledger.open({ path, dapps: allDapps, now: () => Date.now(), maxSkewMs: 10 * 365 * 86_400_000 });
+    const l = Ledger.open({ path, dapps: allDapps, now: () => Date.now(), maxSkewMs: 10 * 365 * 86_400_000, checkpoint: 'worker' });
     const node = signer('decide node 0');
     const svc = new AccessService({ ledger: l, nodeKey: hex(node.publicKey), siteSecret: SECRET, policy: { maxOfflineMs: null } });
     const count = l.count();

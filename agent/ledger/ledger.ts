@@ -10,10 +10,14 @@ import { decodeEvent, depsOf, encodeUnsigned, hex, signingBytes, unsignedPart, Z
 import { verifyNative, verifyNativeAsync, type Signer } from './crypto.ts';
 import { compareHlc, maxHlc, nextHlc, type Hlc } from './hlc.ts';
 import { merge, type NewEvent } from './merge.ts';
+import { Checkpointer } from './checkpointer.ts';
 import { runEvent } from './run-event.ts';
 import { formatStateHash, updateStateHash, type Val } from './state.ts';
 import { Store, type EventRow } from './store.ts';
 import type { Json } from './canonical-json.ts';
+
+/** Parsed state values kept for get(): enough for a door's members, badges and rules. */
+const READ_CACHE_MAX = 20_000;
 
 export type IngestStatus = 'accepted' | 'duplicate' | 'pending' | 'rejected';
 export interface IngestResult {
@@ -47,6 +51,12 @@ export interface LedgerOptions extends OpenDbOptions {
   maxPending?: number;
   /** Events folded per merge window; bounds memory when a large batch is concurrent. */
   mergeChunk?: number;
+  /**
+   * 'worker': WAL checkpoints run in a worker thread (agent/ledger/checkpointer.ts), never in a
+   * commit on the event loop; for the agent. Default 'inline' (SQLite's own), for tools and tests.
+   */
+  checkpoint?: 'inline' | 'worker';
+  onCheckpointError?: (message: string) => void;
 }
 
 interface Prepared { ev: SignedEvent; key: string; idx: number }
@@ -61,7 +71,9 @@ export class Ledger {
   private readonly maxPending: number;
   private readonly mergeChunk: number;
   private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF';
+  private readonly checkpointer: Checkpointer | null;
   private headsCache = new Map<string, { eid: number; pos: number }>();
+  private readonly readCache = new Map<string, unknown>();
   private equivocatedFrom = new Map<string, number>();
   private hash: bigint;
   private seen: Hlc;
@@ -81,6 +93,9 @@ export class Ledger {
     this.maxPending = opts.maxPending ?? 100_000;
     this.mergeChunk = opts.mergeChunk ?? 1024;
     this.synchronous = opts.synchronous ?? 'FULL';
+    this.checkpointer = opts.checkpoint === 'worker' && opts.path !== ':memory:' && !opts.readonly
+      ? new Checkpointer(this.store.db, opts.path, { onError: opts.onCheckpointError })
+      : null;
     const org = this.store.meta('org');
     this.org = org ? Buffer.from(org, 'hex') : (opts.orgId ?? null);
     if (org && opts.orgId && !opts.orgId.equals(this.org!)) {
@@ -93,6 +108,7 @@ export class Ledger {
   }
 
   private reloadCaches(): void {
+    this.readCache.clear();
     this.headsCache = new Map();
     for (const h of this.store.s('heads').all() as Array<{ eid: number; id: Buffer; pos: number }>) {
       this.headsCache.set(h.id.toString('hex'), { eid: h.eid, pos: h.pos });
@@ -108,10 +124,18 @@ export class Ledger {
   stateHash(): string { return formatStateHash(this.hash); }
   latestHlc(): Hlc { return this.seen; }
 
-  /** Reads a derived-state value (JSON) outside the fold: for decisions and the CLI. */
+  /**
+   * Reads a derived-state value (JSON) outside the fold: for decisions and the CLI. Parsed values
+   * are cached (bounded) and dropped when the key is written, so a badge at the door costs map
+   * lookups rather than SQLite reads and JSON parses. Callers must treat the value as read-only.
+   */
   get<T = unknown>(key: string): T | undefined {
+    if (this.readCache.has(key)) return this.readCache.get(key) as T | undefined;
     const v = this.store.stateGet(key);
-    return v === undefined ? undefined : (JSON.parse(v) as T);
+    const parsed = v === undefined ? undefined : (JSON.parse(v) as T);
+    if (this.readCache.size >= READ_CACHE_MAX) this.readCache.delete(this.readCache.keys().next().value!);
+    this.readCache.set(key, parsed);
+    return parsed;
   }
 
   scan<T = unknown>(prefix: string): Array<[string, T]> {
@@ -403,6 +427,7 @@ export class Ledger {
   }
 
   private writeState(k: string, v: Val): void {
+    this.readCache.delete(k);
     const old = this.store.stateGet(k) ?? null;
     if (old === v) return;
     this.hash = updateStateHash(this.hash, k, old, v);
@@ -517,6 +542,7 @@ export class Ledger {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.checkpointer?.stop();
     this.store.db.close();
   }
 }

@@ -34,6 +34,8 @@ export class LedgerPart implements Part {
     this.#ledger = Ledger.open({
       path: this.#cfg.file, dapps: this.#dapps, synchronous: this.#cfg.synchronous, maxSkewMs: this.#cfg.max_skew_ms,
       ...(this.#org && { orgId: this.#org }),
+      // WAL checkpoints in a worker thread: a checkpoint's copy and fsync must not hold up a badge.
+      checkpoint: 'worker',
     });
     this.#ino = statSync(this.#cfg.file).ino;
     this.#problem = undefined;
