@@ -5,9 +5,10 @@
 // under Type=notify means it sent READY=1). Then the admin approves the request the node printed, and the
 // site secret sealed in org/node.add opens with the X25519 key the node made, read back from the image.
 //
-// Needs root, mmdebstrap, qemu-user-static with binfmt_misc for arm64, qemu-system-arm, the aarch64 cross
+// Needs root, mmdebstrap and arch-test, qemu-user-static with binfmt_misc for arm64, qemu-system-arm, the aarch64 cross
 // toolchain and the network to Debian's archive the first time (the fixture is cached in GDO_CACHE_DIR).
-// Takes about 20 minutes with a cold cache, a few minutes with a warm one.
+// The fixture takes 20-40 minutes to build once (mmdebstrap under qemu-user); with it cached the test takes
+// about a minute (the guest reaches gdo-agent ready about 45 s after power-on on 2 emulated cores).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -101,7 +102,7 @@ function boot(fx: BootFixture, image: string, consoleLog: string): Promise<strin
   });
 }
 
-describe('a provisioned gdo image boots under qemu-system-aarch64', { skip: OPT_IN ? false : 'opt-in: GDO_QEMU_BOOT=1 (about 20 minutes cold; see the file header)', timeout: 60 * 60_000 }, () => {
+describe('a provisioned gdo image boots under qemu-system-aarch64', { skip: OPT_IN ? false : 'opt-in: GDO_QEMU_BOOT=1 (20-40 minutes with a cold fixture cache, about a minute warm; see the file header)', timeout: 60 * 60_000 }, () => {
   const t = tempDir('boot');
   let org: Org;
   let fx: BootFixture;
