@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { approveEnrolment, checkRequest } from '../../agent/enrol/approve.ts';
-import { isEnrolError, type EnrolErrorCode } from '../../agent/enrol/errors.ts';
 import type { NodeRole } from '../../agent/enrol/fields.ts';
 import { readProvisioned, writeProvisioned } from '../../agent/enrol/provisioned.ts';
 import { makeEnrolmentRequest, type EnrolmentRequest } from '../../agent/enrol/request.ts';
@@ -14,7 +13,7 @@ import { enrolmentState, nodeSiteSecret } from '../../agent/enrol/status.ts';
 import { newToken, tokenHash } from '../../agent/enrol/token.ts';
 import { generateKxKeyPair, type KxKeyPair } from '../../agent/enrol/x25519.ts';
 import type { Signer } from '../../agent/ledger/crypto.ts';
-import { foundOrg, signerFor, tempDir, type Org } from './helpers.ts';
+import { foundOrg, signerFor, tempDir, type Org, expectError } from './helpers.ts';
 
 interface Device { signer: Signer; kx: KxKeyPair; token: string; name: string; roles: NodeRole[] }
 
@@ -26,14 +25,6 @@ function provision(org: Org, name: string, roles: NodeRole[] = ['door']): Device
 
 function request(org: Org, d: Device, over: Partial<Parameters<typeof makeEnrolmentRequest>[0]> = {}): EnrolmentRequest {
   return makeEnrolmentRequest({ org: org.org, name: d.name, roles: d.roles, signer: d.signer, kx: d.kx.publicKey, token: d.token, ...over });
-}
-
-function expectError(code: EnrolErrorCode, pattern: RegExp, fn: () => unknown): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(isEnrolError(err, code), `expected ${code}, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 describe('approving an enrolment request', () => {

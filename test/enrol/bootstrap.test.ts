@@ -2,16 +2,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeBootstrap, parseBootstrap, validateBootstrap } from '../../agent/enrol/bootstrap.ts';
-import { isEnrolError, type EnrolErrorCode } from '../../agent/enrol/errors.ts';
-import { bootstrapFor, foundOrg, tempDir } from './helpers.ts';
-
-function expectError(code: EnrolErrorCode, pattern: RegExp, fn: () => unknown): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(isEnrolError(err, code), `expected ${code}, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
+import { bootstrapFor, foundOrg, tempDir, expectError } from './helpers.ts';
 
 describe('bootstrap', () => {
   const t = tempDir('bootstrap');

@@ -7,14 +7,13 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSy
 import { join } from 'node:path';
 import { allDapps } from '../../agent/dapps.ts';
 import { encodeBootstrap, type Bootstrap } from '../../agent/enrol/bootstrap.ts';
-import { isEnrolError, type EnrolErrorCode } from '../../agent/enrol/errors.ts';
 import { FIRSTBOOT_STEPS, runFirstboot, type FirstbootOptions, type FirstbootResult } from '../../agent/enrol/firstboot.ts';
 import { readNodeKeys } from '../../agent/enrol/node-keys.ts';
 import { parseEnrolmentRequest } from '../../agent/enrol/request.ts';
 import { enrolmentState } from '../../agent/enrol/status.ts';
 import { hex } from '../../agent/ledger/event.ts';
 import { Ledger } from '../../agent/ledger/ledger.ts';
-import { bootstrapFor, foundOrg, signerFor, tempDir, type Org } from './helpers.ts';
+import { bootstrapFor, foundOrg, signerFor, tempDir, type Org, expectError } from './helpers.ts';
 
 const mode = (p: string): number => statSync(p).mode & 0o777;
 
@@ -36,14 +35,6 @@ function makeNode(base: string, boot: Bootstrap | Buffer): Node {
     root, fat,
     opts: { bootstrap: join(fat, 'gdo/bootstrap.json'), stateDir: join(root, 'var/lib/gdo'), config: join(root, 'etc/gdo/agent.json'), root },
   };
-}
-
-function expectError(code: EnrolErrorCode, pattern: RegExp, fn: () => unknown): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(isEnrolError(err, code), `expected ${code}, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 /** What must hold after a completed first boot, whatever happened before. */

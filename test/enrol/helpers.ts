@@ -1,4 +1,5 @@
 // Fixtures for enrolment tests: an organisation on disk (the admin's data directory) and bootstraps for it.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allDapps } from '../../agent/dapps.ts';
 import type { Bootstrap } from '../../agent/enrol/bootstrap.ts';
+import { isEnrolError, type EnrolErrorCode } from '../../agent/enrol/errors.ts';
 import { hex } from '../../agent/ledger/event.ts';
 import { Ledger } from '../../agent/ledger/ledger.ts';
 import { createHash } from 'node:crypto';
@@ -53,4 +55,13 @@ export function gdoCli(args: string[], env: Record<string, string> = {}): CliRun
     encoding: 'utf8', env: { ...process.env, GDO_PASSPHRASE: TEST_PASSPHRASE, ...env }, timeout: 120_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `fn` throws an EnrolError with `code` and a message matching `pattern`. */
+export function expectError(code: EnrolErrorCode, pattern: RegExp, fn: () => unknown): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(isEnrolError(err, code), `expected ${code}, got ${String(err)}`);
+    assert.match(err.message, pattern);
+    return true;
+  });
 }

@@ -4,12 +4,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson } from '../../agent/ledger/canonical-json.ts';
 import { verifyNative } from '../../agent/ledger/crypto.ts';
-import { isEnrolError, type EnrolErrorCode } from '../../agent/enrol/errors.ts';
 import {
   encodeEnrolmentRequest, makeEnrolmentRequest, parseEnrolmentRequest, REQUEST_DOMAIN, type EnrolmentRequest,
 } from '../../agent/enrol/request.ts';
 import { generateKxKeyPair } from '../../agent/enrol/x25519.ts';
-import { signerFor } from './helpers.ts';
+import { signerFor, expectError } from './helpers.ts';
 
 const node = signerFor('node front-door');
 const kx = generateKxKeyPair();
@@ -18,14 +17,6 @@ const token = '5a'.repeat(32);
 
 function make(over: Partial<Parameters<typeof makeEnrolmentRequest>[0]> = {}): EnrolmentRequest {
   return makeEnrolmentRequest({ org, name: 'front-door', roles: ['door'], signer: node, kx: kx.publicKey, token, at: new Date('2025-03-01T10:00:00Z'), ...over });
-}
-
-function expectError(code: EnrolErrorCode, pattern: RegExp, fn: () => unknown): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(isEnrolError(err, code), `expected ${code}, got ${String(err)}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 /** The wire bytes of a request with fields changed after signing (what a forger would send). */
