@@ -33,7 +33,7 @@ export function bootFixtureMissing(): string[] {
   if (!has('qemu-aarch64-static')) missing.push('qemu-aarch64-static (apt-get install qemu-user-static)');
   let binfmt = false;
   try { binfmt = /enabled/.test(sh('cat', ['/proc/sys/fs/binfmt_misc/qemu-aarch64'])); } catch { binfmt = false; }
-  if (!binfmt) missing.push('binfmt_misc for arm64 (qemu-user-static registers it through systemd-binfmt; or mount binfmt_misc and register /usr/libexec/qemu-binfmt/aarch64-binfmt-P)');
+  if (!binfmt) missing.push('binfmt_misc for arm64 (qemu-user-static registers it through systemd-binfmt; in a container run the test through test/image/arm64-binfmt-ns.sh)');
   if (process.getuid?.() !== 0) missing.push('root (mmdebstrap --mode=root and mke2fs -d need real file owners)');
   return missing;
 }

@@ -6,7 +6,8 @@
 // site secret sealed in org/node.add opens with the X25519 key the node made, read back from the image.
 //
 // Needs root, mmdebstrap and arch-test, qemu-user-static with binfmt_misc for arm64, qemu-system-arm, the aarch64 cross
-// toolchain and the network to Debian's archive the first time (the fixture is cached in GDO_CACHE_DIR).
+// toolchain and the network to Debian's archive the first time (the fixture is cached in GDO_CACHE_DIR). In a
+// container without systemd to register binfmt, run it through test/image/arm64-binfmt-ns.sh.
 // The fixture takes 20-40 minutes to build once (mmdebstrap under qemu-user); with it cached the test takes
 // about a minute (the guest reaches gdo-agent ready about 45 s after power-on on 2 emulated cores).
 import { after, before, describe, it } from 'node:test';
