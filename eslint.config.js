@@ -6,7 +6,7 @@ const hardware = ['onoff', 'serialport', '@serialport/*'];
 const mqttLibs = ['mqtt', 'aedes', 'aedes-*'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tmp/**', '.bench/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

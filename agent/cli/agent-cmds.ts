@@ -164,12 +164,16 @@ async function cmdGpio(sub: string | undefined, a: Args, out: Output): Promise<n
   }
   const { outputs, errors } = safeOutputsFromConfig(raw);
   const gpioCfg = gpioOf(raw);
-  const { backend } = await openGpioBackend(gpioCfg);
-  let result;
-  try {
-    result = forceSafe(outputs, backend);
-  } finally {
-    backend.close();
+  let result: ReturnType<typeof forceSafe> = { ok: [], failed: [] };
+  // A hub, or a node not yet configured, drives nothing: it must not need a GPIO chip (a board or
+  // VM without one would otherwise fail this ExecStartPre and never start the agent).
+  if (outputs.length > 0) {
+    const { backend } = await openGpioBackend(gpioCfg);
+    try {
+      result = forceSafe(outputs, backend);
+    } finally {
+      backend.close();
+    }
   }
   const report = {
     backend: gpioCfg.backend,

@@ -55,3 +55,14 @@ it('fails with one line when the file cannot be read: no output can be named', (
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^gdo: cannot read .*missing\.json: ENOENT; no outputs could be named\n$/);
 });
+
+it('needs no GPIO chip when the node drives nothing (a hub, or a board without Pi GPIO)', () => {
+  const config = writeJson(join(t.dir, 'hub.json'), {
+    // onoff against a sysfs root that does not exist: opening the backend would fail.
+    gpio: { backend: 'onoff' },
+    sync: { broker: 'embedded' },
+  });
+  const r = gdo(['gpio', 'safe', '--config', config]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /no outputs configured/);
+});
