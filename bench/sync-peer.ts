@@ -6,7 +6,7 @@ import { SyncNode } from '../agent/sync/sync-node.ts';
 import { benchDapps } from './fixtures.ts';
 
 const cfg = JSON.parse(process.argv[2]!) as { db: string; url: string; org: string; name: string };
-const ledger = Ledger.open({ path: cfg.db, dapps: benchDapps });
+const ledger = Ledger.open({ path: cfg.db, dapps: benchDapps, checkpoint: 'worker' });
 const node = new SyncNode({ ledger, url: cfg.url, orgId: cfg.org, nodeName: cfg.name, autoSync: false, reconnectPeriodMs: 200 });
 await node.start();
 await node.waitConnected();

@@ -13,6 +13,14 @@ function clockOf(raw: Buffer): [number, number] {
 
 export function sortByClock(raws: Buffer[]): Buffer[] {
   const keyed = raws.map((r) => ({ r, k: clockOf(r) }));
+  // Batches usually arrive in order already (senders sort them): then skip the sort.
+  let sorted = true;
+  for (let i = 1; i < keyed.length && sorted; i++) {
+    const a = keyed[i - 1]!.k;
+    const b = keyed[i]!.k;
+    if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) sorted = false;
+  }
+  if (sorted) return raws;
   keyed.sort((a, b) => (a.k[0] - b.k[0]) || (a.k[1] - b.k[1]) || Buffer.compare(a.r, b.r));
   return keyed.map((x) => x.r);
 }

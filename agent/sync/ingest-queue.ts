@@ -6,7 +6,7 @@ import type { IngestResult, Ledger } from '../ledger/ledger.ts';
 import { decodeEvent, depsOf, hex } from '../ledger/event.ts';
 
 export interface IngestQueueOptions {
-  /** Events per ingestAsync call. Default 64. */
+  /** Events per ingestAsync call. Default 16. */
   chunk?: number;
   /**
    * Events per call once a chunk of the same job needed a merge (a concurrent branch). The
@@ -40,7 +40,7 @@ export class IngestQueue {
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly ledger: Ledger, private readonly opts: IngestQueueOptions) {
-    this.chunk = opts.chunk ?? 64;
+    this.chunk = opts.chunk ?? 16;
     this.mergeChunk = Math.max(this.chunk, opts.mergeChunk ?? 1024);
     this.maxQueued = opts.maxQueuedBytes ?? 64 * 1024 * 1024;
     this.pause = opts.pause ?? (() => new Promise<void>((r) => setImmediate(r)));

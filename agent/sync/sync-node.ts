@@ -77,6 +77,8 @@ export class SyncNode {
   private readonly ancestorAsked = new Map<string, number>();
   private serveChain: Promise<void> = Promise.resolve();
   private serving = 0;
+  /** Messages received and waiting for their turn (onPayload). */
+  private deferred = 0;
   // Live publication: batches appended by commits, published unless sync ingest made them.
   private prevOnAppend: Ledger['onAppend'] = null;
   private installedOnAppend: Ledger['onAppend'] = null;
@@ -235,7 +237,7 @@ export class SyncNode {
       await this.serveChain;
       if (this.running) await this.running.done;
       await new Promise<void>((r) => setImmediate(r));
-      quiet = this.running || this.sessionQueue.length > 0 || this.serving > 0 || this.ingest.busy ? 0 : quiet + 1;
+      quiet = this.running || this.sessionQueue.length > 0 || this.serving > 0 || this.deferred > 0 || this.ingest.busy ? 0 : quiet + 1;
     }
   }
 
@@ -326,24 +328,40 @@ export class SyncNode {
         this.onPresence(t.from, payload, retained);
         return;
       }
-      // Exact repeats (replays, or QoS 1 duplicates) are dropped before decoding.
-      const digest = createHash('sha256').update(topic).update('\0').update(payload).digest('base64');
-      if (this.replays.checkAndAdd(digest)) {
-        this.counters.rejected++;
-        return;
-      }
-      let msg: SyncMessage;
-      try {
-        msg = decodeMessage(payload);
-      } catch (e) {
-        this.reject(t.from, e instanceof SyncMessageError ? e.message : String(e));
-        return;
-      }
-      this.seen(t.from);
-      this.dispatch(t, msg);
+      // The client hands over every message of a socket read at once; a catch-up brings many
+      // large ones. Each is digested and decoded in its own turn of the event loop (in order),
+      // so a burst never holds up a decision for long.
+      this.deferred++;
+      setImmediate(() => {
+        this.deferred--;
+        if (this.state === 'running') this.safely('message', () => this.onPayload(t, topic, payload));
+      });
     } catch (e) {
       this.log.error({ err: String(e), topic }, 'sync: failed to handle a message');
     }
+  }
+
+  private onPayload(t: Exclude<ParsedTopic, { kind: 'enrol' | 'status' }>, topic: string, payload: Buffer): void {
+    // Strikes from the messages before this one (processed first) may have muted the sender.
+    if (this.guard.isMuted(t.from)) {
+      this.counters.rejected++;
+      return;
+    }
+    // Exact repeats (replays, or QoS 1 duplicates) are dropped before decoding.
+    const digest = createHash('sha256').update(topic).update('\0').update(payload).digest('base64');
+    if (this.replays.checkAndAdd(digest)) {
+      this.counters.rejected++;
+      return;
+    }
+    let msg: SyncMessage;
+    try {
+      msg = decodeMessage(payload);
+    } catch (e) {
+      this.reject(t.from, e instanceof SyncMessageError ? e.message : String(e));
+      return;
+    }
+    this.seen(t.from);
+    this.dispatch(t, msg);
   }
 
   private dispatch(t: Exclude<ParsedTopic, { kind: 'enrol' | 'status' }>, msg: SyncMessage): void {
