@@ -1,7 +1,7 @@
 // What gdo adds to the root filesystem, as a sorted list of entries with owners and modes, independent of
 // how it gets written (ext4-edit.ts). Generated files are staged in the work directory first.
-import { join } from 'node:path';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { NATIVE_ADDONS } from './addons.ts';
 import type { ModuleFile } from './node-modules.ts';
@@ -62,6 +62,10 @@ export async function buildPayload(input: PayloadInput): Promise<Entry[]> {
   const add = (path: string, source: string, mode = 0o644): void => { files.push({ path, mode, source }); };
 
   add(`${GDO_ROOT}/gdo.js`, input.bundle);
+  // The chunks scripts/build.mjs splits off (loaded on demand, relative to gdo.js), sorted so the
+  // image stays reproducible.
+  const chunkDir = join(dirname(input.bundle), 'chunks');
+  for (const name of (await readdir(chunkDir).catch(() => [] as string[])).sort()) add(`${GDO_ROOT}/chunks/${name}`, join(chunkDir, name));
   add(`${GDO_ROOT}/bin/node`, join(input.runtimeDir, 'bin', 'node'), 0o755);
   add(`${GDO_ROOT}/share/doc/node/LICENSE`, join(input.runtimeDir, 'LICENSE'));
   // dist/gdo.js is an ESM bundle (scripts/build.mjs, format 'esm'); without "type": "module" next to it

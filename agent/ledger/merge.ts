@@ -77,6 +77,7 @@ export function merge(ctx: MergeContext, fresh: NewEvent[], known: Map<string, {
   }
   if (!Number.isFinite(start)) start = store.nextPos();
   const N = fresh.length;
+  const first = start;
   for (;;) {
     const rows = store.s('fromPos').all(start) as EventRow[];
     const depRows = store.s('depsFromPos').all(start) as DepRow[];
@@ -114,7 +115,14 @@ export function merge(ctx: MergeContext, fresh: NewEvent[], known: Map<string, {
     // below are among `cand`, so it is enough that each candidate is reached by all of them.
     let lower = start;
     for (const [k, b] of cand) if (!b.full(N)) lower = Math.min(lower, outside.get(k) ?? 0);
-    if (lower < start) { start = lower; continue; }
+    if (lower < start) {
+      // Widen at least geometrically: a window that starts lower than needed is still correct
+      // (everything below it is still an ancestor of every new event), while stepping back one
+      // candidate at a time re-reads the window once per event back to the fork: quadratic when
+      // a long concurrent branch arrives in chunks.
+      start = Math.max(0, Math.min(lower, start - Math.max(64, 2 * (first - start))));
+      continue;
+    }
     return foldWindow(ctx, start, nodes, desc);
   }
 }
