@@ -13,6 +13,7 @@ import { EnrolError } from '../agent/enrol/errors.ts';
 import type { NodeRole } from '../agent/enrol/fields.ts';
 import { readProvisioned, removeProvisioned, writeProvisioned, type ProvisionedRecord } from '../agent/enrol/provisioned.ts';
 import { newToken, tokenHash } from '../agent/enrol/token.ts';
+import { derivePassword } from '../agent/sync/broker-auth.ts';
 import { BOOTSTRAP_ON_BOOTFS } from '../image-build/payload.ts';
 import { openGdoImage, readImageBootstrap, writeImageBootstrap } from './image-bootstrap.ts';
 
@@ -26,6 +27,11 @@ export interface ProvisionInput {
   roles: NodeRole[];
   hostname?: string; // default: the node name
   broker?: { url: string; username?: string; password?: string };
+  /**
+   * The broker secret (`gdo broker secret`, docs/sync-protocol.md 6.1): a node's broker password is derived
+   * from it for its user name; a hub running the embedded broker (broker url 'embedded') gets the secret.
+   */
+  brokerSecret?: Buffer;
   wifi?: { ssid: string; psk: string; country?: string };
   site?: Record<string, unknown>;
   image?: string;
@@ -66,10 +72,32 @@ export function makeBootstrap(input: ProvisionInput, token: string, at: string):
     token, provisionedAt: at,
   };
   if (input.site) value.site = input.site;
-  if (input.broker) value.broker = input.broker;
+  if (input.broker) value.broker = brokerFields(input, hex(org));
+  else if (input.brokerSecret) throw new EnrolError('ENROL_PROVISION', 'a broker secret without a broker: give the broker too (--broker URL, or embedded for a hub)');
   if (input.wifi) value.wifi = input.wifi;
   // The same validation first boot applies: a bootstrap the node would refuse is never written.
   return validateBootstrap(value, 'the bootstrap for this node');
+}
+
+/** The bootstrap's broker: a password derived from the broker secret, or for a hub the secret itself. */
+function brokerFields(input: ProvisionInput, org: string): Bootstrap['broker'] {
+  const b: NonNullable<Bootstrap['broker']> = { ...input.broker! };
+  const secret = input.brokerSecret;
+  if (!secret) {
+    if (b.url === 'embedded') {
+      throw new EnrolError('ENROL_PROVISION', 'a hub running the embedded broker needs the broker secret (--broker-secret-file FILE; make one with gdo broker secret --out FILE): its broker has no open mode');
+    }
+    return b;
+  }
+  if (b.password !== undefined) throw new EnrolError('ENROL_PROVISION', 'give the broker password or the broker secret, not both (the password is derived from the secret)');
+  if (b.url === 'embedded') return { ...b, secret: secret.toString('hex') };
+  b.username ??= input.name;
+  try {
+    b.password = derivePassword(secret, org, b.username);
+  } catch (err) {
+    throw new EnrolError('ENROL_PROVISION', `no broker password for user '${b.username}': ${(err as Error).message}`);
+  }
+  return b;
 }
 
 function checkTarget(target: string): string {

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
-  MIN_SECRET_BYTES, accessFromLedger, derivePassword, formatAclFile, formatPasswordFile, type BrokerAccess,
+  accessFromLedger, derivePassword, formatAclFile, formatPasswordFile, parseBrokerSecret, type BrokerAccess,
 } from '../sync/broker-auth.ts';
 import { onlyFlags, str, UsageError, type Args } from './args.ts';
 import { openLedger } from './ledger-cmds.ts';
@@ -19,10 +19,11 @@ export function readSecret(path: string): Buffer {
   } catch (e) {
     throw new UsageError(`cannot read the broker secret ${path}: ${(e as Error).message}`);
   }
-  if (!/^([0-9a-f]{2})+$/i.test(text) || text.length < 2 * MIN_SECRET_BYTES) {
-    throw new UsageError(`${path}: a broker secret is at least ${MIN_SECRET_BYTES} bytes written as hex digits (make one with 'gdo broker secret --out FILE')`);
+  try {
+    return parseBrokerSecret(text);
+  } catch (e) {
+    throw new UsageError(`${path}: ${(e as Error).message}`);
   }
-  return Buffer.from(text, 'hex');
 }
 
 function names(a: Args, flag: string): string[] {

@@ -5,6 +5,7 @@ import { EnrolError } from '../enrol/errors.ts';
 import { parseRoles } from '../enrol/fields.ts';
 import { provisionNode } from '../../provisioning/provision.ts';
 import { onlyFlags, str, UsageError, type Args } from './args.ts';
+import { readSecret } from './broker-cmds.ts';
 import { secretFile, withTypedErrors } from './node-cmds.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
@@ -27,10 +28,12 @@ function needs(a: Args, flag: string, other: string): void {
 }
 
 async function cmdProvision(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, ['image', 'target', 'node', 'role', 'hostname', 'broker', 'broker-user', 'broker-pass-file', 'wifi-ssid', 'wifi-psk-file', 'wifi-country', 'site', 'data', 'force', 'json']);
+  onlyFlags(a, ['image', 'target', 'node', 'role', 'hostname', 'broker', 'broker-user', 'broker-pass-file', 'broker-secret-file', 'wifi-ssid', 'wifi-psk-file', 'wifi-country', 'site', 'data', 'force', 'json']);
   if (a.flags.has('image') === a.flags.has('target')) throw new UsageError('give exactly one of --image FILE (a built gdo image) or --target DIR (the mounted root of a running Pi)');
   needs(a, 'broker-user', 'broker');
   needs(a, 'broker-pass-file', 'broker');
+  needs(a, 'broker-secret-file', 'broker');
+  if (a.flags.has('broker-pass-file') && a.flags.has('broker-secret-file')) throw new UsageError('give --broker-pass-file or --broker-secret-file, not both (the password is derived from the secret)');
   needs(a, 'wifi-psk-file', 'wifi-ssid');
   needs(a, 'wifi-ssid', 'wifi-psk-file');
   needs(a, 'wifi-country', 'wifi-ssid');
@@ -44,13 +47,14 @@ async function cmdProvision(a: Args, out: Output): Promise<number> {
   const wifi = a.flags.has('wifi-ssid') ? {
     ssid: str(a, 'wifi-ssid'), psk: secretFile(a, 'wifi-psk-file'), ...(a.flags.has('wifi-country') ? { country: str(a, 'wifi-country') } : {}),
   } : undefined;
+  const brokerSecret = a.flags.has('broker-secret-file') ? readSecret(str(a, 'broker-secret-file')) : undefined;
   const site = siteConfig(a);
   const l = openLedger(a);
   try {
     const r = await provisionNode({
       ledger: l, dataDir: dataDir(a), name, roles,
       ...(a.flags.has('hostname') ? { hostname: str(a, 'hostname') } : {}),
-      ...(broker ? { broker } : {}), ...(wifi ? { wifi } : {}), ...(site ? { site } : {}),
+      ...(broker ? { broker } : {}), ...(brokerSecret ? { brokerSecret } : {}), ...(wifi ? { wifi } : {}), ...(site ? { site } : {}),
       ...(a.flags.has('image') ? { image: str(a, 'image') } : { target: str(a, 'target') }),
       force: a.flags.get('force') === true,
     });
@@ -66,13 +70,15 @@ export const provisionCommands: Command[] = [{
   summary: "write one node's bootstrap onto a built image or a running Pi",
   booleans: ['force'],
   help: `usage: gdo provision (--image OUT.img | --target DIR) --node NAME --role door|machine|hub[,ROLE]
-         [--hostname H] [--broker URL [--broker-user U] [--broker-pass-file F]]
+         [--hostname H] [--broker URL|embedded [--broker-user U] [--broker-pass-file F | --broker-secret-file F]]
          [--wifi-ssid S --wifi-psk-file F [--wifi-country CC]] [--site site.json] [--data DIR] [--force] [--json]
 Writes the node's bootstrap (organisation and genesis, site config, broker address and credentials, a one-time
 enrolment token, hostname, Wi-Fi) to gdo/bootstrap.json on the image's boot partition (no root needed), or to
 DIR/boot/firmware/gdo/bootstrap.json (mode 0600) for a Pi that already runs Raspberry Pi OS (install gdo there
 with provisioning/install.sh). Never a private key: the node makes its own at first boot. The token's hash is
 kept in DATA/provisioned/NAME.json for gdo node approve. --broker-user defaults to the node name; the site
-config defaults to DATA/site.json when it exists. --force replaces a bootstrap already there.`,
+config defaults to DATA/site.json when it exists. --force replaces a bootstrap already there.
+--broker-secret-file (made by gdo broker secret): the node's broker password is derived from it; a hub
+(--broker embedded) gets the secret itself, which its broker needs to let the nodes in.`,
   run: (_sub, a, out) => withTypedErrors(() => cmdProvision(a, out)),
 }];

@@ -14,7 +14,7 @@ import { agentMetrics } from './metrics-report.ts';
 import type { Notifier } from './notify.ts';
 import { AccessPart, createAccess, type AccessFactory } from './parts/access.ts';
 import { ControllersPart } from './parts/controllers.ts';
-import { readCredentials } from './parts/credentials.ts';
+import { readCredentials, type BrokerCredentials } from './parts/credentials.ts';
 import { FileBackedBoard } from './parts/fake-board-file.ts';
 import { EnrolmentPart } from './parts/enrolment.ts';
 import { GpioPart } from './parts/gpio.ts';
@@ -111,13 +111,16 @@ export class Daemon {
     }
     if (cfg.sync.broker === 'embedded') {
       const make = opts.broker ?? createBroker;
-      this.#broker = new BrokerPart(() => make({
-        listen: parseListen(cfg.sync.embedded_listen),
-        ...optional('credentials', readCredentials(cfg.sync)),
-        log: this.#log.child({ part: 'broker' }),
-      }));
+      this.#broker = new BrokerPart(() => {
+        const ledger = this.#ledger.ledger;
+        if (!ledger) throw new Error('the ledger is not open');
+        return make({ listen: parseListen(cfg.sync.embedded_listen), ledger, config: cfg, log: this.#log.child({ part: 'broker' }) });
+      });
       parts.push(this.#broker);
     }
+    // A hub's own clients log in to its broker with what the broker gave them (a password derived from the
+    // broker secret); everyone else with sync.username and sync.password_file.
+    const credentials = (): BrokerCredentials | undefined => (cfg.sync.broker === 'embedded' ? this.#broker?.credentials : readCredentials(cfg.sync));
     if (cfg.sync.broker !== '') {
       const make = opts.sync ?? createSync;
       this.#sync = new SyncPart(() => {
@@ -127,7 +130,7 @@ export class Daemon {
         if (!brokerUrl) throw new Error('the embedded broker is not running');
         return make({
           ledger, config: cfg, brokerUrl, log: this.#log.child({ part: 'sync' }),
-          ...optional('credentials', readCredentials(cfg.sync)),
+          ...optional('credentials', credentials()),
         });
       }, cfg.sync.broker === 'embedded');
       parts.push(this.#sync);
@@ -138,7 +141,7 @@ export class Daemon {
         nodeName: cfg.node.name,
         org: () => (cfg.org !== '' ? cfg.org : this.#ledger.ledger?.orgId?.toString('hex')),
         brokerUrl: () => (cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker),
-        credentials: () => readCredentials(cfg.sync),
+        credentials,
         enrolled: () => this.#access.service?.enrolment().enrolled ?? false,
         log: this.#log.child({ part: 'enrolment' }),
       }, cfg.sync.broker === 'embedded' ? ['access', 'broker'] : ['access']));

@@ -4,11 +4,13 @@
 // It never holds a private key: the node makes its own keys on the device.
 //
 // {v: 1, org, genesis, node: {name, roles, hostname}, token, provisionedAt,
-//  site?: {...}, broker?: {url, username?, password?}, wifi?: {ssid, psk, country?}}
+//  site?: {...}, broker?: {url, username?, password?, secret?}, wifi?: {ssid, psk, country?}}
 // org       hex genesis id; genesis the raw genesis event (hex), the trust anchor the node's ledger starts from
 // token     one-time enrolment token (hex, 32 bytes); the admin keeps only its SHA-256 (provisioned.ts)
 // site      the site configuration (/etc/gdo/site.json on the node)
-// broker    the agent's sync.broker (a URL, or 'embedded' on a hub), its user name and password
+// broker    the agent's sync.broker (a URL, or 'embedded' on a hub), its user name and password (derived from
+//           the broker secret, docs/sync-protocol.md 6.1); a hub running the embedded broker gets the broker
+//           secret itself (hex) instead, and derives every password from it
 import { decodeEvent, hex } from '../ledger/event.ts';
 import { EnrolError } from './errors.ts';
 import { FieldReader, type NodeRole } from './fields.ts';
@@ -25,13 +27,15 @@ export interface Bootstrap {
   token: string;
   provisionedAt: string;
   site?: Record<string, unknown>;
-  broker?: { url: string; username?: string; password?: string };
+  broker?: { url: string; username?: string; password?: string; secret?: string };
   wifi?: { ssid: string; psk: string; country?: string };
 }
 
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A broker URL, or 'embedded' for a hub that runs the broker itself (the agent's sync.broker). */
 const BROKER_URL = /^((mqtts?|wss?):\/\/[^\s/]+(:\d+)?(\/\S*)?|embedded)$/;
+/** The broker secret (agent/sync/broker-auth.ts MIN_SECRET_BYTES and up), hex. */
+const BROKER_SECRET = /^([0-9a-f]{2}){16,512}$/;
 
 export function validateBootstrap(value: unknown, where: string): Bootstrap {
   const f: FieldReader = new FieldReader('ENROL_BAD_BOOTSTRAP', where);
@@ -63,12 +67,22 @@ export function validateBootstrap(value: unknown, where: string): Bootstrap {
   if (o.site !== undefined) out.site = f.object(o.site, 'site');
   if (o.broker !== undefined) {
     const b = f.object(o.broker, 'broker');
-    f.only(b, 'broker', ['url', 'username', 'password']);
+    f.only(b, 'broker', ['url', 'username', 'password', 'secret']);
     out.broker = { url: f.str(b.url, 'broker.url', 255, BROKER_URL, 'an mqtt://, mqtts://, ws:// or wss:// URL such as mqtts://hub.local:8883, or embedded (a hub running the broker)') };
     const username = f.optStr(b.username, 'broker.username', 128);
     const password = f.optStr(b.password, 'broker.password', 1024);
     if (username !== undefined) out.broker.username = username;
     if (password !== undefined) out.broker.password = password;
+    if (b.secret !== undefined) {
+      // Checked without echoing it: the error message must not carry the secret.
+      if (typeof b.secret !== 'string' || !BROKER_SECRET.test(b.secret)) {
+        throw new EnrolError('ENROL_BAD_BOOTSTRAP', `${where}: broker.secret must be the broker secret in lowercase hex (16 to 512 bytes, as gdo broker secret writes it)`);
+      }
+      if (out.broker.url !== 'embedded') {
+        throw new EnrolError('ENROL_BAD_BOOTSTRAP', `${where}: broker.secret is for a hub running the embedded broker (broker.url embedded), not for a node of broker ${out.broker.url}`);
+      }
+      out.broker.secret = b.secret;
+    }
   }
   if (o.wifi !== undefined) {
     const w = f.object(o.wifi, 'wifi');

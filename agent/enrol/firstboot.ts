@@ -9,7 +9,7 @@
 //   2. bootstrap copied to <state>/bootstrap.json (temp + fsync + rename + fsync dir)
 //   3. only then the FAT copy zeroed and unlinked (a crash before leaves both; the copies are compared)
 //   4. keys kept if present, made if not; 5. genesis ingested unless present (duplicates are no-ops)
-//   6. site config, broker password, hostname, Wi-Fi, agent config rewritten from the bootstrap
+//   6. site config, broker password (or a hub's broker secret), hostname, Wi-Fi, agent config rewritten from the bootstrap
 //   7. the request kept if it still matches keys and bootstrap, else made anew; 8. marker removed.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, chmodSync, statSync, existsSync } from 'node:fs';
@@ -30,6 +30,8 @@ export const STATE_FILES = {
   bootstrap: 'bootstrap.json',
   request: 'enrol-request.json',
   brokerPassword: 'broker.pass',
+  /** A hub's: the broker secret its embedded broker derives every account's password from (sync.broker_secret_file). */
+  brokerSecret: 'broker.secret',
   ledger: 'ledger.db',
 } as const;
 /** Next to the FAT bootstrap: a copy of the request an installer can carry to the admin on a USB stick. */
@@ -159,6 +161,7 @@ function agentConfig(opts: FirstbootOptions, boot: Bootstrap, siteFile: string):
       broker: boot.broker.url,
       username: boot.broker.username ?? '',
       password_file: boot.broker.password === undefined ? '' : join(opts.stateDir, STATE_FILES.brokerPassword),
+      ...(boot.broker.secret !== undefined && { broker_secret_file: join(opts.stateDir, STATE_FILES.brokerSecret) }),
     };
   }
   return `${JSON.stringify(cfg, null, 2)}\n`;
@@ -199,7 +202,7 @@ export function runFirstboot(opts: FirstbootOptions): FirstbootResult {
 
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
   chmodSync(opts.stateDir, 0o700);
-  removeStaleTemps([STATE_FILES.bootstrap, STATE_FILES.request, STATE_FILES.brokerPassword, NODE_KEY_FILE, NODE_KX_FILE, STATE_FILES.pending]
+  removeStaleTemps([STATE_FILES.bootstrap, STATE_FILES.request, STATE_FILES.brokerPassword, STATE_FILES.brokerSecret, NODE_KEY_FILE, NODE_KX_FILE, STATE_FILES.pending]
     .map((f) => join(opts.stateDir, f)));
   if (!existsSync(pending)) {
     if (!existsSync(opts.bootstrap) && !existsSync(join(opts.stateDir, STATE_FILES.bootstrap))) {
@@ -219,6 +222,10 @@ export function runFirstboot(opts: FirstbootOptions): FirstbootResult {
   if (boot.site) writeIfChanged(siteFile, `${JSON.stringify(boot.site, null, 2)}\n`, 0o644, note, `wrote ${siteFile}`);
   if (boot.broker?.password !== undefined) {
     writeIfChanged(join(opts.stateDir, STATE_FILES.brokerPassword), boot.broker.password, 0o600, note, 'kept the broker password (0600)');
+  }
+  if (boot.broker?.secret !== undefined) {
+    // What `gdo broker secret` writes: the hub's embedded broker reads it (agent/daemon/parts/hub-broker.ts).
+    writeIfChanged(join(opts.stateDir, STATE_FILES.brokerSecret), `${boot.broker.secret}\n`, 0o600, note, 'kept the broker secret (0600)');
   }
   // On the live system the name applies now too, so the node shows up under it on this very boot
   // (sethostname through hostname(1); where that is missing, the name applies from the next boot).

@@ -3,7 +3,8 @@
 // through Staff (what the staff CLI does), node approval as `gdo node approve NAME --broker URL` does
 // it, and the desk's own sync link so what staff sign reaches the nodes the way it would from an
 // office laptop on the site's network.
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badgeHash } from '../access/badge-hash.ts';
 import { Staff } from '../access/staff.ts';
@@ -18,6 +19,7 @@ import { ensureSiteSecret } from '../enrol/site-secret.ts';
 import { generateKeyPair, Signer } from '../ledger/crypto.ts';
 import { hex } from '../ledger/event.ts';
 import { Ledger } from '../ledger/ledger.ts';
+import { derivePassword } from '../sync/broker-auth.ts';
 import { collectEnrolmentRequests } from '../sync/enrol-topic.ts';
 import { SyncNode } from '../sync/sync-node.ts';
 import { listAnomalies, type Anomaly } from '../../dapps/access/anomaly.ts';
@@ -31,26 +33,31 @@ export class AdminDesk {
   readonly ledger: Ledger;
   readonly staff: Staff;
   readonly #secret: Buffer;
+  /** The broker secret (`gdo broker secret --out DIR/broker.secret`): every MQTT password derives from it. */
+  readonly #brokerSecret: Buffer;
   #sync: SyncNode | undefined;
 
-  private constructor(dir: string, ledger: Ledger, signer: Signer, secret: Buffer) {
+  private constructor(dir: string, ledger: Ledger, signer: Signer, secret: Buffer, brokerSecret: Buffer) {
     this.dir = dir;
     this.ledger = ledger;
     this.staff = new Staff(ledger, signer);
     this.#secret = secret;
+    this.#brokerSecret = brokerSecret;
   }
 
-  /** `gdo init --name SITE` in `dir`: operator key (passphrase-protected), site secret, genesis. */
+  /** `gdo init --name SITE` and `gdo broker secret` in `dir`: operator key (passphrase-protected), site secret, broker secret, genesis. */
   static init(dir: string): AdminDesk {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pair = generateKeyPair();
     writeKeyFile(join(dir, 'operator.key'), pair, DEMO_PASSPHRASE);
     const { secret } = ensureSiteSecret(dir);
+    const brokerSecret = randomBytes(32);
+    writeFileSync(join(dir, 'broker.secret'), `${brokerSecret.toString('hex')}\n`, { mode: 0o600 });
     const ledger = Ledger.open({ path: join(dir, 'ledger.db'), dapps: allDapps });
     const signer = new Signer(pair);
     const { result } = ledger.append(signer, 'org', 'genesis', { name: SITE_NAME, admins: [{ key: pair.publicKey.toString('hex'), name: ADMIN_NAME }] });
     if (result.status !== 'accepted') throw new Error(`genesis refused: ${result.code ?? result.status} ${result.message ?? ''}`);
-    return new AdminDesk(dir, ledger, signer, secret);
+    return new AdminDesk(dir, ledger, signer, secret, brokerSecret);
   }
 
   get org(): string { return hex(this.ledger.orgId!); }
@@ -77,16 +84,23 @@ export class AdminDesk {
     return this.ledger.count() - before;
   }
 
-  /** `gdo provision --node NAME --role ROLES --target ROOT --broker URL`. */
+  /** `gdo provision --node NAME --role ROLES --target ROOT --broker URL --broker-secret-file DIR/broker.secret`. */
   async provision(name: string, roles: NodeRole[], broker: string, root: string): Promise<void> {
     mkdirSync(join(root, 'boot/firmware'), { recursive: true });
-    await provisionNode({ ledger: this.ledger, dataDir: this.dir, name, roles, broker: { url: broker }, site: { name: SITE_NAME }, target: root });
+    await provisionNode({
+      ledger: this.ledger, dataDir: this.dir, name, roles, broker: { url: broker }, brokerSecret: this.#brokerSecret, site: { name: SITE_NAME }, target: root,
+    });
+  }
+
+  /** The desk's broker account: an operator the hub lists in sync.broker_operators (`gdo broker password --name office`). */
+  #login(): { username: string; password: string } {
+    return { username: DESK, password: derivePassword(this.#brokerSecret, this.ledger.orgId!, DESK) };
   }
 
   /** The desk joins the site's sync as peer 'office' through `url`. */
   async startSync(url: string): Promise<void> {
     const node = new SyncNode({
-      ledger: this.ledger, url, orgId: this.ledger.orgId!, nodeName: DESK, reconnectPeriodMs: 500, liveSyncDelayMs: 300,
+      ledger: this.ledger, url, orgId: this.ledger.orgId!, nodeName: DESK, reconnectPeriodMs: 500, liveSyncDelayMs: 300, ...this.#login(),
     });
     this.#sync = node;
     await node.start();
@@ -100,7 +114,7 @@ export class AdminDesk {
    * secret sealed to the node's X25519 key).
    */
   async approveWaiting(url: string, names: readonly string[]): Promise<Approval[]> {
-    const found = await collectEnrolmentRequests({ url, orgId: this.ledger.orgId!, waitMs: 250, connectTimeoutMs: 3000 });
+    const found = await collectEnrolmentRequests({ url, orgId: this.ledger.orgId!, waitMs: 250, connectTimeoutMs: 3000, ...this.#login() });
     const out: Approval[] = [];
     for (const f of found) {
       if (!names.includes(f.name) || readProvisioned(this.dir, f.name)?.approved) continue;

@@ -62,7 +62,7 @@ const HTTP = { listen: '127.0.0.1:0' };
 export const NODES: readonly NodePlan[] = [
   {
     name: 'hub', roles: ['hub'], what: 'hub: embedded MQTT broker, a full replica',
-    hardware: { sync: { embedded_listen: '127.0.0.1:0' }, http: HTTP },
+    hardware: { sync: { embedded_listen: '127.0.0.1:0', broker_operators: [DESK] }, http: HTTP },
   },
   {
     name: 'front-door', roles: ['door'], what: `door '${DOOR.id}': strike ${PINS.door.strike}, reed ${PINS.door.door_switch}, exit button ${PINS.door.rex}`,

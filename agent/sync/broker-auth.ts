@@ -21,7 +21,15 @@ export interface BrokerUser {
   rules: AclRule[];
 }
 
-export interface BrokerAccess { org: string; users: BrokerUser[] }
+export interface BrokerAccess {
+  org: string;
+  users: BrokerUser[];
+  /**
+   * Accounts not listed, looked up by name when a client connects (the embedded broker only; Mosquitto
+   * needs every name in its file): see AccessOptions.anyEnrolling.
+   */
+  lookup?: (name: string) => BrokerUser | null;
+}
 
 /** What the access model needs from a ledger: its state reader. */
 export interface StateSource {
@@ -37,6 +45,13 @@ export interface AccessOptions {
   operators?: readonly string[];
   /** Names provisioned but not yet enrolled: they may only publish their enrolment request. */
   enrolling?: readonly string[];
+  /**
+   * Every other node name counts as enrolling, without being listed (needs the secret): a password derived
+   * from the secret is what provisioning gives a device, so holding one is being provisioned. Names whose
+   * current key is revoked are excepted: a revoked node has no account at all (6.1). For the embedded
+   * broker (BrokerAccess.lookup); the files for Mosquitto list names.
+   */
+  anyEnrolling?: boolean;
   /** PBKDF2 iterations in the $7$ hashes. Default 101, as mosquitto_passwd writes. */
   iterations?: number;
 }
@@ -44,6 +59,15 @@ export interface AccessOptions {
 export const PASSWORD_DOMAIN = 'gdo mqtt password v1';
 const SALT_DOMAIN = 'gdo mqtt salt v1';
 export const MIN_SECRET_BYTES = 16;
+
+/** The broker secret as `gdo broker secret` writes it: hex digits, at least MIN_SECRET_BYTES, one line. */
+export function parseBrokerSecret(text: string): Buffer {
+  const t = text.trim();
+  if (!/^([0-9a-f]{2})+$/i.test(t) || t.length < 2 * MIN_SECRET_BYTES) {
+    throw new Error(`a broker secret is at least ${MIN_SECRET_BYTES} bytes written as hex digits (make one with 'gdo broker secret --out FILE')`);
+  }
+  return Buffer.from(t, 'hex');
+}
 
 function checkSecret(secret: Buffer): void {
   if (!Buffer.isBuffer(secret) || secret.length < MIN_SECRET_BYTES) {
@@ -99,19 +123,25 @@ export function rulesFor(org: string, name: string, kind: BrokerUser['kind'], ro
     case 'enrolling':
       return [enrol];
     case 'operator':
-      return [{ access: 'read', topic: t.enrolWildcard() }, { access: 'read', topic: `${root}/node/+/status` }];
+      // An office tool: collects enrolment requests, and syncs the admin's ledger like a node, under its
+      // own name (what an admin signs must reach the site; every event is checked on ingest anyway).
+      return [...peerRules(root, name), { access: 'read', topic: t.enrolWildcard() }];
     case 'node': {
-      const rules: AclRule[] = [
-        { access: 'write', topic: `${root}/node/${name}/#` },
-        { access: 'read', topic: `${root}/node/+/status` },
-        { access: 'read', topic: `${root}/node/+/events` },
-        { access: 'read', topic: `${root}/node/+/to/${name}` },
-        enrol,
-      ];
+      const rules: AclRule[] = [...peerRules(root, name), enrol];
       if (roles.includes('hub')) rules.push({ access: 'read', topic: t.enrolWildcard() });
       return rules;
     }
   }
+}
+
+/** What a sync peer needs (docs/sync-protocol.md 2): write its own subtree, read presence, events and its mail. */
+function peerRules(root: string, name: string): AclRule[] {
+  return [
+    { access: 'write', topic: `${root}/node/${name}/#` },
+    { access: 'read', topic: `${root}/node/+/status` },
+    { access: 'read', topic: `${root}/node/+/events` },
+    { access: 'read', topic: `${root}/node/+/to/${name}` },
+  ];
 }
 
 /** The broker users of a ledger: its enrolled, unrevoked nodes, plus operators and enrolling names. */
@@ -121,16 +151,19 @@ export function accessFromLedger(state: StateSource, opts: AccessOptions): Broke
   if (!state.orgId) throw new Error('the ledger has no genesis yet: no organisation to make broker files for');
   const org = orgHex(state.orgId);
   const users = new Map<string, BrokerUser>();
-  const add = (name: string, kind: BrokerUser['kind'], roles: readonly string[] = []): void => {
+  const user = (name: string, kind: BrokerUser['kind'], roles: readonly string[] = []): BrokerUser => {
     // The salt is derived too, so regenerating the file from the same ledger gives the same bytes.
     const salt = secret && createHmac('sha256', secret).update(`${SALT_DOMAIN}\0${org}\0${name}`).digest().subarray(0, 12);
     const passwordHash = secret && salt ? hashPassword(derivePassword(secret, org, name), salt, opts.iterations) : null;
-    users.set(name, { name, kind, passwordHash, rules: rulesFor(org, name, kind, roles) });
+    return { name, kind, passwordHash, rules: rulesFor(org, name, kind, roles) };
   };
+  const add = (name: string, kind: BrokerUser['kind'], roles: readonly string[] = []): void => { users.set(name, user(name, kind, roles)); };
+  const revoked = new Set<string>();
   for (const [k, key] of state.scan<string>('org/node/')) {
     const name = k.slice('org/node/'.length);
     if (!NODE_NAME_RE.test(name)) continue;
     const rec = state.get<KeyRecord>(`org/key/${key}`);
+    if (rec?.revoked) revoked.add(name);
     // The name's current key must be an unrevoked node key (a reused name points at its newest key).
     if (!rec || rec.kind !== 'node' || rec.revoked || rec.name !== name) continue;
     add(name, 'node', rec.roles);
@@ -144,7 +177,12 @@ export function accessFromLedger(state: StateSource, opts: AccessOptions): Broke
     if (users.has(n)) throw new Error(`operator name '${n}' is already a node name; pick another`);
     add(n, 'operator');
   }
-  return { org, users: [...users.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+  const out: BrokerAccess = { org, users: [...users.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+  if (opts.anyEnrolling) {
+    if (!secret) throw new Error('anyEnrolling needs the broker secret: passwords of names not listed are derived from it');
+    out.lookup = (name) => (NODE_NAME_RE.test(name) && !users.has(name) && !revoked.has(name) ? user(name, 'enrolling') : null);
+  }
+  return out;
 }
 
 const HEADER = '# Generated by `gdo broker` from the ledger; regenerate instead of editing.';

@@ -20,7 +20,7 @@ export interface EmbeddedBroker {
   host: string;
   port: number;
   url: string;
-  /** Replaces the access model; connected clients whose user is gone are disconnected. */
+  /** Replaces the access model; connected clients whose user is gone are disconnected, the others get their new rules. */
   setAccess(access: BrokerAccess): void;
   /** Closes every client connection and the listener. Safe to call twice. */
   stop(): Promise<void>;
@@ -31,14 +31,14 @@ const BAD_USERNAME_OR_PASSWORD = 4;
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = opts.host ?? '127.0.0.1';
   const maxPayload = opts.maxPayloadBytes ?? 1024 * 1024 + 4096;
-  let access: Map<string, BrokerUser> | null = opts.authenticate ? toMap(opts.authenticate) : null;
+  let access: Users | null = opts.authenticate ? toUsers(opts.authenticate) : null;
   const userOf = new WeakMap<Client, BrokerUser>();
   const rulesOf = (client: Client | null): BrokerUser | null | undefined => (client ? userOf.get(client) : undefined);
 
   const aedesOpts: AedesOptions = {
     authenticate(client, username, password, done) {
       if (!access) { done(null, true); return; }
-      const u = username !== undefined ? access.get(username) : undefined;
+      const u = username !== undefined ? access.find(username) : undefined;
       if (!u || !password || u.passwordHash === null || !verifyPassword(password.toString('utf8'), u.passwordHash)) {
         done(Object.assign(new Error('bad user name or password'), { returnCode: BAD_USERNAME_OR_PASSWORD }), false);
         return;
@@ -84,10 +84,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
     port,
     url: `mqtt://${host}:${port}`,
     setAccess(a) {
-      access = toMap(a);
+      const next = toUsers(a);
+      access = next;
       for (const [, c] of Object.entries((aedes as unknown as { clients: Record<string, Client> }).clients ?? {})) {
         const u = userOf.get(c);
-        const now = u ? access.get(u.name) : undefined;
+        // A name that became a node gets its rules at once; one that lost its account (revoked) is cut off.
+        const now = u ? next.find(u.name) : undefined;
         if (u && now) userOf.set(c, now);
         else if (u) c.close();
       }
@@ -103,6 +105,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
   };
 }
 
-function toMap(a: BrokerAccess): Map<string, BrokerUser> {
-  return new Map(a.users.map((u) => [u.name, u]));
+interface Users { find(name: string): BrokerUser | undefined }
+
+function toUsers(a: BrokerAccess): Users {
+  const listed = new Map(a.users.map((u) => [u.name, u]));
+  return { find: (name) => listed.get(name) ?? a.lookup?.(name) ?? undefined };
 }

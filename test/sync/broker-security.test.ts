@@ -75,7 +75,9 @@ void test('access model from the ledger: enrolled nodes, hub extras, revoked key
     assert.ok(!maySubscribe(rules('node-a'), tp.enrolWildcard()));
     assert.ok(maySubscribe(rules('hub-1'), tp.enrolWildcard()), 'a hub collects enrolment requests');
     assert.deepEqual(rules('new-door'), [{ access: 'write', topic: tp.enrol('new-door') }]);
-    assert.ok(maySubscribe(rules('alice'), tp.enrolWildcard()) && !mayPublish(rules('alice'), tp.events('alice')));
+    // An operator (an office tool) collects requests and syncs under its own name, never a node's.
+    assert.ok(maySubscribe(rules('alice'), tp.enrolWildcard()) && maySubscribe(rules('alice'), `gdo/${org}/node/+/events`));
+    assert.ok(mayPublish(rules('alice'), tp.events('alice')) && !mayPublish(rules('alice'), tp.events('node-a')) && !mayPublish(rules('alice'), tp.enrol('node-a')));
     for (const u of a.users) assert.equal(verifyPassword(derivePassword(SECRET, org, u.name), u.passwordHash!), true, u.name);
     // The files say the same thing, and the output is stable (salts are derived, not random).
     const pw = formatPasswordFile(a);
@@ -89,6 +91,18 @@ void test('access model from the ledger: enrolled nodes, hub extras, revoked key
     assert.throws(() => parseAclFile('pattern write %u/#'), /line 1: not understood/);
     assert.throws(() => accessFromLedger(l, { secret: SECRET, operators: ['node-a'] }), /already a node name/);
     assert.throws(() => accessFromLedger(l, { secret: SECRET, enrolling: ['Bad Name'] }), /enrolling node name/);
+    // Without listing them (the embedded broker): any provisioned name is enrolling, except revoked ones.
+    const any = accessFromLedger(l, { secret: SECRET, anyEnrolling: true });
+    assert.deepEqual(any.users.map((u) => u.name), ['hub-1', 'node-a', 'node-b']);
+    const fresh = any.lookup!('new-door')!;
+    assert.deepEqual([fresh.kind, fresh.rules], ['enrolling', [{ access: 'write', topic: tp.enrol('new-door') }]]);
+    assert.equal(verifyPassword(derivePassword(SECRET, org, 'new-door'), fresh.passwordHash!), true);
+    assert.equal(verifyPassword(derivePassword(SECRET, org, 'node-a'), fresh.passwordHash!), false);
+    assert.equal(any.lookup!('old-door'), null, 'a revoked name has no account');
+    assert.equal(any.lookup!('node-a'), null, 'listed names are not looked up');
+    assert.equal(any.lookup!('Bad Name'), null);
+    assert.equal(a.lookup, undefined);
+    assert.throws(() => accessFromLedger(l, { anyEnrolling: true }), /needs the broker secret/);
   } finally { t.cleanup(); }
 });
 

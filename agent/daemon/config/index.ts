@@ -65,7 +65,7 @@ export interface AgentConfig {
   gpio: { backend: 'onoff' | 'fake'; fake_state_file: string };
   doors: DoorEntry[];
   machines: MachineEntry[];
-  sync: { broker: string; username: string; password_file: string; embedded_listen: string };
+  sync: { broker: string; username: string; password_file: string; embedded_listen: string; broker_secret_file: string; broker_operators: string[] };
   access: {
     max_offline_ms: number | null;
     offline_policy: DegradedPolicy;
@@ -130,7 +130,7 @@ export function parseConfig(raw: unknown): AgentConfig {
     enrolment: { request_file: inState(base.enrolment.request_file) },
     ledger: { ...base.ledger, file: inState(base.ledger.file) },
     gpio: { ...base.gpio, fake_state_file: inState(base.gpio.fake_state_file) },
-    sync: { ...base.sync, password_file: inState(base.sync.password_file) },
+    sync: { ...base.sync, password_file: inState(base.sync.password_file), broker_secret_file: inState(base.sync.broker_secret_file) },
     doors: [],
     machines: [],
   };

@@ -37,20 +37,25 @@ export interface SyncContext {
   config: AgentConfig;
   /** The broker to connect to: the URL from the config, or the embedded broker's address. */
   brokerUrl: string;
-  /** From sync.username and sync.password_file, when set. Secret: never log it. */
+  /** From sync.username and sync.password_file, when set; on a hub, what its embedded broker gave. Secret: never log it. */
   credentials?: { username?: string; password?: string };
   log: Logger;
 }
 
 export interface BrokerService {
-  /** Resolves with the URL local clients use (mqtt://127.0.0.1:PORT). */
-  start(): Promise<{ url: string }>;
+  /**
+   * Resolves with the URL local clients use (mqtt://127.0.0.1:PORT) and, when the broker has accounts, the
+   * credentials this node's own sync and enrolment log in with.
+   */
+  start(): Promise<{ url: string; credentials?: { username: string; password: string } }>;
   stop(): Promise<void>;
 }
 
 export interface BrokerContext {
   listen: { host: string; port: number };
-  credentials?: { username?: string; password?: string };
+  /** The accounts come from this ledger's node list (docs/sync-protocol.md 6). */
+  ledger: Ledger;
+  config: AgentConfig;
   log: Logger;
 }
 
@@ -92,22 +97,26 @@ export const ledgerSync: SyncFactory = (ctx) => {
 };
 
 /**
- * The hub's broker inside the agent. Local clients (this node's own sync) use the loopback address.
- * Without an access model any client may connect (agent/sync/embedded-broker.ts): events are signed and
- * checked on ingest, but the broker's own users and ACL (accessFromLedger) still need a broker secret
- * source on the hub.
+ * The hub's broker inside the agent (parts/hub-broker.ts): accounts from the ledger and the broker secret
+ * (sync.broker_secret_file), rebuilt on every org event; it refuses to start without the secret. Local
+ * clients (this node's own sync) use the loopback address.
  */
 export const embeddedBroker: BrokerFactory = (ctx) => {
-  let broker: import('../../sync/embedded-broker.ts').EmbeddedBroker | undefined;
+  let hub: import('./hub-broker.ts').HubBroker | undefined;
   return {
     async start() {
-      const { startEmbeddedBroker } = await import('../../sync/embedded-broker.ts');
-      broker = await startEmbeddedBroker({ host: ctx.listen.host, port: ctx.listen.port });
+      const { startHubBroker } = await import('./hub-broker.ts');
+      const cfg = ctx.config;
+      hub = await startHubBroker({
+        host: ctx.listen.host, port: ctx.listen.port, ledger: ctx.ledger, secretFile: cfg.sync.broker_secret_file,
+        nodeName: cfg.node.name, operators: cfg.sync.broker_operators, log: ctx.log,
+      });
+      const broker = hub.broker;
       const local = broker.host === '0.0.0.0' || broker.host === '::' ? '127.0.0.1' : broker.host;
       ctx.log.info({ listen: `${broker.host}:${broker.port}` }, `embedded broker listening on ${broker.host}:${broker.port}`);
-      return { url: `mqtt://${local.includes(':') ? `[${local}]` : local}:${broker.port}` };
+      return { url: `mqtt://${local.includes(':') ? `[${local}]` : local}:${broker.port}`, credentials: hub.credentials };
     },
-    async stop() { await broker?.stop(); },
+    async stop() { await hub?.stop(); },
   };
 };
 
@@ -128,20 +137,26 @@ export function redactUrl(url: string): string {
 
 export class BrokerPart implements Part {
   readonly name = 'broker';
+  readonly deps = ['ledger'];
   readonly #make: () => BrokerService;
   #service: BrokerService | undefined;
   #url: string | undefined;
+  #credentials: { username: string; password: string } | undefined;
 
   constructor(make: () => BrokerService) {
     this.#make = make;
   }
 
   get url(): string | undefined { return this.#url; }
+  /** How this node's own clients log in to the broker; undefined for a broker without accounts. */
+  get credentials(): { username: string; password: string } | undefined { return this.#credentials; }
   get service(): BrokerService | undefined { return this.#service; }
 
   async start(): Promise<void> {
     const s = this.#make();
-    this.#url = (await s.start()).url;
+    const r = await s.start();
+    this.#url = r.url;
+    this.#credentials = r.credentials;
     this.#service = s;
   }
 
