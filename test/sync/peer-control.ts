@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { SyncStatus } from '../../agent/sync/options.ts';
 import type { SessionOutcome } from '../../agent/sync/initiator.ts';
+import type { Anomaly } from '../../dapps/access/anomaly.ts';
 
 export interface PeerConfig { db: string; url: string; org: string; name: string; dapps: string[]; sync?: Record<string, unknown> }
 export interface PeerState { count: number; stateHash: string; heads: string[]; pending: number; softFailed: string[]; sync: SyncStatus }
@@ -54,6 +55,13 @@ export class Peer {
   ingest(raws: Buffer[]): Promise<unknown> { return this.call('ingest', { raws: raws.map((r) => r.toString('hex')) }); }
   has(ids: string[]): Promise<boolean[]> { return this.call<boolean[]>('has', { ids }); }
   sync(peer?: string): Promise<SessionOutcome | null> { return this.call('sync', peer ? { peer } : {}); }
+  /** A staff operation (agent/access/staff.ts) signed by `signer`; the event's id. */
+  async staff(signer: string, op: string, ...args: unknown[]): Promise<string> { return (await this.call<{ id: string }>('staff', { signer, op, args })).id; }
+  /** A badge read at `resource` on this node (as node `signer`): the decision and its access/decision event. */
+  badge(signer: string, siteSecret: Buffer, uid: Buffer, resource: string): Promise<{ allow: boolean; reason: string; id?: string }> {
+    return this.call('badge', { signer, siteSecret: siteSecret.toString('hex'), uid: uid.toString('hex'), resource });
+  }
+  anomalies(): Promise<Anomaly[]> { return this.call<Anomaly[]>('anomalies'); }
 
   /** Asks the process to stop cleanly and waits for its exit code. */
   async stop(): Promise<number | null> {

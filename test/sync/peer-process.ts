@@ -16,6 +16,12 @@
 //   has {ids: hex[]}                      -> boolean[]
 //   get {key}                             -> the state value
 //   sync {peer?}                          -> the session outcome
+//   staff {signer, op, args}              -> {id}: Staff[op](...args), what the staff CLI does (agent/access)
+//   badge {signer, siteSecret, uid, resource}
+//                                         -> {allow, reason, id?}: a badge read at a door or machine, as the
+//                                            node `signer` does it: AccessService.decide, then AccessLog
+//                                            records the decision (id: the access/decision event)
+//   anomalies                             -> listAnomalies (dapps/access/anomaly.ts)
 //   stop                                  -> stops sync, closes the ledger, exits 0
 import { createInterface } from 'node:readline';
 import { isAbsolute, resolve } from 'node:path';
@@ -25,6 +31,10 @@ import type { Json } from '../../agent/ledger/canonical-json.ts';
 import { Ledger } from '../../agent/ledger/ledger.ts';
 import { SyncNode } from '../../agent/sync/sync-node.ts';
 import type { SyncNodeOptions } from '../../agent/sync/options.ts';
+import { AccessLog } from '../../agent/access/access-log.ts';
+import { AccessService } from '../../agent/access/decide.ts';
+import { Staff } from '../../agent/access/staff.ts';
+import { listAnomalies } from '../../dapps/access/anomaly.ts';
 import { orgDapp } from '../../dapps/org/index.ts';
 import { noteDapp, signerFor } from '../ledger/helpers.ts';
 
@@ -78,6 +88,18 @@ async function run(cmd: string, a: Record<string, unknown>): Promise<unknown> {
       return ledger.get(a['key'] as string) ?? null;
     case 'sync':
       return node.syncWith(a['peer'] as string | undefined);
+    case 'staff': {
+      const staff = new Staff(ledger, signerFor(a['signer'] as string)) as unknown as Record<string, unknown>;
+      const op = a['op'] as string;
+      const fn = staff[op];
+      if (typeof fn !== 'function' || op === 'constructor' || op.startsWith('_')) throw new Error(`no staff operation ${op}`);
+      const ev = (fn as (...x: unknown[]) => { id: Buffer }).apply(staff, a['args'] as unknown[]);
+      return { id: ev.id.toString('hex') };
+    }
+    case 'badge':
+      return badge(a['signer'] as string, Buffer.from(a['siteSecret'] as string, 'hex'), Buffer.from(a['uid'] as string, 'hex'), a['resource'] as string);
+    case 'anomalies':
+      return listAnomalies(ledger);
     case 'stop':
       await node.stop();
       ledger.close();
@@ -85,6 +107,23 @@ async function run(cmd: string, a: Record<string, unknown>): Promise<unknown> {
     default:
       throw new Error(`unknown command ${cmd}`);
   }
+}
+
+/** What a door node does with a badge: decide from its replica, then log the decision as its own event. */
+function badge(signerName: string, siteSecret: Buffer, uid: Buffer, resource: string): { allow: boolean; reason: string; id?: string } {
+  const signer = signerFor(signerName);
+  const service = new AccessService({ ledger, nodeKey: signer.publicKey.toString('hex'), siteSecret });
+  let logError: string | undefined;
+  const log = new AccessLog({ ledger, signer, service, onError: (m) => { logError = m; } });
+  const d = service.decide({ credential: uid, resource, at: new Date() });
+  log.record(resource.startsWith('door:') ? 'door.access' : 'machine.access', {
+    resource, allow: d.allow, reason: d.reason, ...(d.rule !== undefined && { rule: d.rule }), ...(d.memberId !== undefined && { member_id: d.memberId }),
+  });
+  log.flush();
+  if (logError !== undefined || log.stats.committed !== 1) throw new Error(`the decision was not logged: ${logError ?? JSON.stringify(log.stats)}`);
+  // Appended on top of every head, the decision is now the only one (nothing else ran meanwhile).
+  const heads = ledger.heads();
+  return { allow: d.allow, reason: d.reason, ...(heads.length === 1 && { id: heads[0] }) };
 }
 
 const rl = createInterface({ input: process.stdin });
