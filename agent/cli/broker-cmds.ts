@@ -118,14 +118,15 @@ export const brokerCommands: Command[] = [
         make a new broker secret (hex, mode 0600); every MQTT password derives from it
   passwd --secret-file FILE [--out FILE] [--operators a,b] [--enrolling x,y]
         Mosquitto password_file ($7$ PBKDF2-SHA512) for the enrolled, unrevoked nodes,
-        the operators (who collect enrolment requests) and names still enrolling
+        the operators (office tools: collect enrolment requests, sync) and names still enrolling
   acl [--out FILE] [--operators a,b] [--enrolling x,y]
         Mosquitto acl_file: each node writes only under gdo/<org>/node/<name>/ and its
         enrolment topic; enrolling names only their enrolment topic
   password --secret-file FILE --name NAME [--org HEX]
         the MQTT password of one node or operator (for its bootstrap)
 Without --out the file goes to stdout. Regenerate both files after enrolling or revoking a
-node and send mosquitto SIGHUP to reload them.`,
+node and send mosquitto SIGHUP to reload them. A hub running the embedded broker needs only
+the secret (sync.broker_secret_file): it builds the same accounts from its ledger itself.`,
     run: (sub, a, out) => cmdBroker(sub, a, out),
   },
 ];
