@@ -9,7 +9,7 @@ export { LedgerItemSource, type LedgerItemSourceOptions } from './ledger-source.
 export { Topics, NODE_NAME_RE, checkNodeName, orgHex } from './topics.ts';
 export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from './embedded-broker.ts';
 export {
-  accessFromFiles, accessFromLedger, derivePassword, formatAclFile, formatPasswordFile, hashPassword, verifyPassword,
+  accessFromFiles, accessFromLedger, derivePassword, formatAclFile, formatPasswordFile, hashPassword, parseBrokerSecret, rulesFor, verifyPassword,
   type AccessOptions, type AclRule, type BrokerAccess, type BrokerUser,
 } from './broker-auth.ts';
 export { clearEnrolmentRequest, collectEnrolmentRequests, publishEnrolmentRequest, type EnrolBrokerOptions } from './enrol-topic.ts';
