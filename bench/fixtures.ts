@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { keyPairFromSeed, Signer } from '../agent/ledger/crypto.ts';
 import type { Dapp } from '../agent/ledger/dapp.ts';
-import { encodeUnsigned, eventId, signingBytes, ZERO_ID, FORMAT_VERSION } from '../agent/ledger/event.ts';
+import { ZERO_ID } from '../agent/ledger/event.ts';
+import { ChainBuilder } from '../agent/ledger/chain-builder.ts';
 import type { Json } from '../agent/ledger/canonical-json.ts';
 import { s } from '../agent/ledger/schema.ts';
 import { orgDapp } from '../dapps/org/index.ts';
@@ -23,13 +24,10 @@ export const benchDapps = [orgDapp, benchDapp];
 
 export const signer = (name: string): Signer => new Signer(keyPairFromSeed(createHash('sha256').update(`gdo bench ${name}`).digest()));
 
-interface Chain { seq: number; last: Buffer }
-
 export class EventFactory {
   readonly org: Buffer;
   readonly events: Buffer[] = [];
-  private readonly chains = new Map<string, Chain>();
-  private ms = 1_767_225_600_000;
+  private readonly chain = new ChainBuilder(1_767_225_600_000);
   head: Buffer;
 
   constructor(readonly admin: Signer, readonly nodes: Signer[]) {
@@ -42,17 +40,9 @@ export class EventFactory {
   }
 
   make(by: Signer, parents: Buffer[], dapp: string, type: string, body: Json, org = this.org): Buffer {
-    const k = by.publicKey.toString('hex');
-    const c = this.chains.get(k) ?? { seq: 0, last: ZERO_ID };
-    this.ms += 1;
-    const unsigned = encodeUnsigned({
-      v: FORMAT_VERSION, org, author: by.publicKey, seq: c.seq + 1, prev: c.last,
-      parents: parents.slice().sort(Buffer.compare), hlc: { ms: this.ms, c: 0 }, dapp, type, body,
-    });
-    const id = eventId(unsigned);
-    this.events.push(Buffer.concat([unsigned, by.sign(signingBytes(unsigned))]));
-    this.chains.set(k, { seq: c.seq + 1, last: id });
-    return id;
+    const e = this.chain.make(by, parents, dapp, type, body, org);
+    this.events.push(e.raw);
+    return e.id;
   }
 
   /** n events by the nodes in turn, each on top of the previous one. */

@@ -48,13 +48,15 @@ const COLUMNS = ['id', 'name', 'email', 'groups', 'until', 'badge'] as const;
 
 export interface ImportSummary { members_added: number; members_updated: number; badges_assigned: number; events: number }
 
-export function planCsvImport(ledger: Ledger, text: string, secret: Buffer): { items: Array<{ dapp: string; type: string; body: Json }>; summary: ImportSummary } {
+/** The events a CSV file makes, each with the line it came from (errors name it). */
+export function planCsvImport(ledger: Ledger, text: string, secret: Buffer): { items: Array<{ dapp: string; type: string; body: Json }>; lines: number[]; summary: ImportSummary } {
   const rows = parseCsv(text.replace(/^\uFEFF/, ''));
   if (rows.length === 0) throw new CsvImportError(1, 'the file is empty (a header line is required)');
   const header = rows[0]!.fields.map((h) => h.trim().toLowerCase());
   for (const h of header) if (!(COLUMNS as readonly string[]).includes(h)) throw new CsvImportError(1, `unknown column '${h}' (expected: ${COLUMNS.join(', ')})`);
   for (const need of ['id', 'name']) if (!header.includes(need)) throw new CsvImportError(1, `missing column '${need}'`);
   const items: Array<{ dapp: string; type: string; body: Json }> = [];
+  const lines: number[] = [];
   const summary: ImportSummary = { members_added: 0, members_updated: 0, badges_assigned: 0, events: 0 };
   const seenIds = new Map<string, number>();
   const seenBadges = new Map<string, number>();
@@ -76,6 +78,7 @@ export function planCsvImport(ledger: Ledger, text: string, secret: Buffer): { i
     }
     const existing = ledger.get<Member>(memberKey(id));
     items.push({ dapp: 'member', type: existing ? 'update' : 'add', body });
+    lines.push(line);
     if (existing) summary.members_updated++; else summary.members_added++;
     for (const uidText of get('badge').split(/[;|]/).map((x) => x.trim()).filter(Boolean)) {
       let hash: string;
@@ -86,18 +89,18 @@ export function planCsvImport(ledger: Ledger, text: string, secret: Buffer): { i
       if (b && !b.revoked && b.member === id) continue;
       if (b && !b.revoked) throw new CsvImportError(line, `badge is already assigned to member '${b.member}'`);
       items.push({ dapp: 'badge', type: 'assign', body: { badge: hash, member: id, ...(b && { prev: b.ver, known: b.revs.map((r) => r.ver) }) } });
+      lines.push(line);
       summary.badges_assigned++;
     }
   }
   summary.events = items.length;
-  return { items, summary };
+  return { items, lines, summary };
 }
 
 /** Plans, then appends all of it or nothing; a refused event is reported with the CSV line it came from. */
 export function importCsv(ledger: Ledger, signer: Signer, text: string, secret: Buffer): ImportSummary {
-  const { items, summary } = planCsvImport(ledger, text, secret);
+  const { items, lines, summary } = planCsvImport(ledger, text, secret);
   if (items.length === 0) return summary;
-  const lines = lineOfItems(text, items);
   const { results } = ledger.appendBatch(signer, items, { atomic: true });
   const bad = results.findIndex((r) => r.status === 'rejected');
   if (bad >= 0) {
@@ -106,11 +109,4 @@ export function importCsv(ledger: Ledger, signer: Signer, text: string, secret: 
   }
   if (results.some((r) => r.status !== 'accepted')) throw new LedgerError('BAD_BUNDLE', 'import did not apply (nothing was imported)');
   return summary;
-}
-
-function lineOfItems(text: string, items: Array<{ dapp: string; type: string; body: Json }>): number[] {
-  const rows = parseCsv(text.replace(/^\uFEFF/, ''));
-  const header = rows[0]!.fields.map((h) => h.trim().toLowerCase());
-  const lineOfId = new Map(rows.slice(1).map((r) => [r.fields[header.indexOf('id')]!.trim(), r.line] as const));
-  return items.map((it) => lineOfId.get(String((it.body as Record<string, Json>)['id'] ?? (it.body as Record<string, Json>)['member'])) ?? 0);
 }

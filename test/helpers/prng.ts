@@ -1,11 +1,3 @@
-// Deterministic PRNG (mulberry32) for seeded property and fuzz tests: a failing seed replays.
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG of the property and fuzz tests (a failing seed replays): the same mulberry32 the
+// reconciliation testkit uses, so there is one implementation.
+export { seededRandom as prng } from '../../agent/sync/rbsr/testkit.ts';

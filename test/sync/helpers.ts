@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Signer } from '../../agent/ledger/crypto.ts';
-import { encodeUnsigned, eventId, signingBytes, ZERO_ID, FORMAT_VERSION } from '../../agent/ledger/event.ts';
+import { ZERO_ID } from '../../agent/ledger/event.ts';
+import { ChainBuilder, type BuiltEvent as Built } from '../../agent/ledger/chain-builder.ts';
 import type { Json } from '../../agent/ledger/canonical-json.ts';
 import { Ledger, type LedgerOptions } from '../../agent/ledger/ledger.ts';
 import { SyncNode } from '../../agent/sync/sync-node.ts';
@@ -64,7 +65,7 @@ export async function startBroker(kind: BrokerKind, sec: BrokerSecurity = {}): P
   };
 }
 
-export interface Built { id: Buffer; raw: Buffer }
+export type { Built };
 
 /** An org built event by event: genesis by `admin`, then a node.add per name. */
 export class OrgFixture {
@@ -72,11 +73,13 @@ export class OrgFixture {
   readonly genesis: Buffer[] = [];
   readonly org: Buffer;
   head: Buffer;
-  ms: number;
-  private readonly chains = new Map<string, { seq: number; last: Buffer }>();
+  private readonly chain: ChainBuilder;
+  /** The clock of the last event made; the next is one ms later. */
+  get ms(): number { return this.chain.ms; }
+  set ms(v: number) { this.chain.ms = v; }
 
   constructor(readonly names: string[], startMs = Date.now() - 3_600_000) {
-    this.ms = startMs;
+    this.chain = new ChainBuilder(startMs);
     const g = this.make(this.admin, [], 'org', 'genesis', { name: 'Sync Space', admins: [{ key: this.admin.publicKey.toString('hex'), name: 'Ada' }] }, ZERO_ID);
     this.org = g.id;
     this.genesis.push(g.raw);
@@ -89,16 +92,7 @@ export class OrgFixture {
   }
 
   make(by: Signer, parents: Buffer[], dapp: string, type: string, body: Json, org = this.org): Built {
-    const k = by.publicKey.toString('hex');
-    const c = this.chains.get(k) ?? { seq: 0, last: ZERO_ID };
-    this.ms += 1;
-    const unsigned = encodeUnsigned({
-      v: FORMAT_VERSION, org, author: by.publicKey, seq: c.seq + 1, prev: c.last,
-      parents: parents.slice().sort(Buffer.compare), hlc: { ms: this.ms, c: 0 }, dapp, type, body,
-    });
-    const id = eventId(unsigned);
-    this.chains.set(k, { seq: c.seq + 1, last: id });
-    return { id, raw: Buffer.concat([unsigned, by.sign(signingBytes(unsigned))]) };
+    return this.chain.make(by, parents, dapp, type, body, org);
   }
 
   /** `n` note.set events by `author`, each on top of the previous, starting on `from`. */
