@@ -88,7 +88,8 @@ export async function decideBench(): Promise<Metric[]> {
   try {
     const path = join(dir, 'ledger.db');
     copyFileSync(cached, path);
-    const l = Ledger.open({ path, dapps: allDapps, now: () => Date.now(), maxSkewMs: 10 * 365 * 86_400_000, checkpoint: 'worker' });
+    // As the agent opens it (agent/daemon/parts/ledger.ts): checkpoints and peers' batches in threads of their own.
+    const l = Ledger.open({ path, dapps: allDapps, now: () => Date.now(), maxSkewMs: 10 * 365 * 86_400_000, checkpoint: 'worker', writer: 'worker' });
     const node = signer('decide node 0');
     const svc = new AccessService({ ledger: l, nodeKey: hex(node.publicKey), siteSecret: SECRET, policy: { maxOfflineMs: null } });
     const count = l.count();
@@ -129,7 +130,7 @@ export async function decideBench(): Promise<Metric[]> {
     clearInterval(ticker);
     const ingestMs = performance.now() - t0;
     if (l.count() !== count + 100_000) throw new Error(`decide bench: ingest left ${l.count() - count} of 100,000 events`);
-    l.close();
+    await l.closeAsync();
     return [
       { suite: 'decide', metric: 'ledger_events', value: count, unit: 'events' },
       { suite: 'decide', metric: 'p50_us', value: Number(percentile(idle, 50).toFixed(1)), unit: 'us' },

@@ -6,7 +6,7 @@ import { SyncNode } from '../agent/sync/sync-node.ts';
 import { benchDapps } from './fixtures.ts';
 
 const cfg = JSON.parse(process.argv[2]!) as { db: string; url: string; org: string; name: string };
-const ledger = Ledger.open({ path: cfg.db, dapps: benchDapps, checkpoint: 'worker' });
+const ledger = Ledger.open({ path: cfg.db, dapps: benchDapps, checkpoint: 'worker', writer: 'worker', writerDapps: { module: new URL('./fixtures.ts', import.meta.url).href, export: 'benchDapps' } });
 const node = new SyncNode({ ledger, url: cfg.url, orgId: cfg.org, nodeName: cfg.name, autoSync: false, reconnectPeriodMs: 200 });
 await node.start();
 await node.waitConnected();
@@ -18,7 +18,7 @@ process.on('message', (m: { id: number; cmd: string }) => {
       case 'counters': result = node.status().counters; break;
       case 'state': result = { count: ledger.count(), stateHash: ledger.stateHash() }; break;
       case 'idle': await node.whenIdle(); result = true; break;
-      case 'stop': await node.stop(); ledger.close(); result = true; break;
+      case 'stop': await node.stop(); await ledger.closeAsync(); result = true; break;
       default: result = null;
     }
     process.send!({ id: m.id, result });

@@ -33,6 +33,9 @@ export interface SyncBenchOptions {
   behind?: number;
 }
 
+/** Where the ledger's writer thread loads the bench's dapps from. */
+export const BENCH_DAPPS = { module: new URL('./fixtures.ts', import.meta.url).href, export: 'benchDapps' };
+
 const defaultDecide = (l: Ledger): unknown => l.get('bench/4242');
 
 class Peer {
@@ -130,8 +133,9 @@ export async function syncBench(opts: SyncBenchOptions = {}): Promise<Metric[]> 
     const la = Ledger.open({ path: join(dir, 'a.db'), dapps: benchDapps });
     await la.ingestAsync(aOnly);
     la.close();
-    // Opened as the agent opens its ledger (agent/daemon/parts/ledger.ts): checkpoints off the event loop.
-    b = Ledger.open({ path: join(dir, 'b.db'), dapps: benchDapps, checkpoint: 'worker' });
+    // Opened as the agent opens its ledger (agent/daemon/parts/ledger.ts): checkpoints and peers'
+    // batches off the event loop.
+    b = Ledger.open({ path: join(dir, 'b.db'), dapps: benchDapps, checkpoint: 'worker', writer: 'worker', writerDapps: BENCH_DAPPS });
     await b.ingestAsync(bOnly);
     const org = f.org.toString('hex');
 
@@ -139,7 +143,7 @@ export async function syncBench(opts: SyncBenchOptions = {}): Promise<Metric[]> 
     const a = new Peer(child);
     await a.ready;
     // Phase 1: node-c, behind on a linear history, catches up from node-a (the ledger's fast path).
-    const c = Ledger.open({ path: join(dir, 'c.db'), dapps: benchDapps, checkpoint: 'worker' });
+    const c = Ledger.open({ path: join(dir, 'c.db'), dapps: benchDapps, checkpoint: 'worker', writer: 'worker', writerDapps: BENCH_DAPPS });
     let linearLat: number[];
     try {
       const nc = new SyncNode({ ledger: c, url: broker.url, orgId: org, nodeName: 'node-c', autoSync: false, reconnectPeriodMs: 200 });

@@ -62,6 +62,8 @@ export async function buildPayload(input: PayloadInput): Promise<Entry[]> {
   const add = (path: string, source: string, mode = 0o644): void => { files.push({ path, mode, source }); };
 
   add(`${GDO_ROOT}/gdo.js`, input.bundle);
+  // The ledger's writer thread (scripts/build.mjs), started by the agent beside gdo.js.
+  add(`${GDO_ROOT}/ledger-writer.js`, join(dirname(input.bundle), 'ledger-writer.js'));
   // The chunks scripts/build.mjs splits off (loaded on demand, relative to gdo.js), sorted so the
   // image stays reproducible.
   const chunkDir = join(dirname(input.bundle), 'chunks');

@@ -9,7 +9,8 @@ import { readFileSync, chmodSync, rmSync } from 'node:fs';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync('dist', { recursive: true, force: true }); // no stale chunks
 await build({
-  entryPoints: { gdo: 'agent/cli/main.ts' },
+  // The ledger's writer thread is a module of its own (agent/ledger/writer.ts finds it next to gdo.js).
+  entryPoints: { gdo: 'agent/cli/main.ts', 'ledger-writer': 'agent/ledger/writer-worker.ts' },
   outdir: 'dist',
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',

@@ -47,7 +47,9 @@ export class AccessLog {
     this.stats.queued++;
     if (this.scheduled) return;
     this.scheduled = true;
-    (this.o.schedule ?? setImmediate)(() => { this.scheduled = false; this.flush(); });
+    // While the ledger's writer thread holds a peer's batch (and perhaps the write lock), the
+    // group waits for it to finish rather than blocking this thread on the lock.
+    (this.o.schedule ?? setImmediate)(() => this.o.ledger.whenWriterIdle(() => { this.scheduled = false; this.flush(); }));
   }
 
   /** Commits what is queued: one transaction; if the batch is refused, event by event. */

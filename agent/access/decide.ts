@@ -73,7 +73,7 @@ export class AccessService {
   lastDecision(resource: string): AccessDecision | undefined { return this.recent.get(resource); }
 
   decide(req: AccessRequest): AccessDecision {
-    const d = this.evaluate(req);
+    const d = this.ledger.snapshot(() => this.evaluate(req));
     this.recent.set(req.resource, d);
     return d;
   }

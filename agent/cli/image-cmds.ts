@@ -45,7 +45,7 @@ function check(name: string, fn: () => string): Check {
   try { return { name, ok: true, detail: fn() }; } catch (err) { return { name, ok: false, detail: (err as Error).message }; }
 }
 
-function cmdSelftest(a: Args, out: Output): number {
+async function cmdSelftest(a: Args, out: Output): Promise<number> {
   onlyFlags(a, ['dir', 'json']);
   const own = !a.flags.has('dir');
   const dir = own ? mkdtempSync(join(tmpdir(), 'gdo-selftest-')) : str(a, 'dir');
@@ -80,6 +80,19 @@ function cmdSelftest(a: Args, out: Output): number {
       if (verifyNative(e.author, msg, bad)) throw new Error('a corrupted signature verifies');
       return 'event signature verified natively and with noble; a corrupted one refused';
     }));
+    // The agent ingests peers' batches in a thread of its own (agent/ledger/writer.ts): its code
+    // must be found and load its native addon there too.
+    try {
+      if (!raw) throw new Error('no event to ingest (sqlite-wal failed)');
+      const l = Ledger.open({ path: join(dir, 'selftest-writer.db'), dapps: allDapps, writer: 'worker' });
+      try {
+        const [r] = await l.ingestAsync([raw]);
+        if (r?.status !== 'accepted' || l.count() !== 1) throw new Error(`genesis ${r?.status ?? 'lost'} in the writer thread: ${r?.code ?? ''} ${r?.message ?? ''}`);
+      } finally { await l.closeAsync(); }
+      checks.push({ name: 'ledger-writer', ok: true, detail: 'event ingested by the writer thread, seen by this one' });
+    } catch (err) {
+      checks.push({ name: 'ledger-writer', ok: false, detail: (err as Error).message });
+    }
     checks.push(check('x25519-seal', () => {
       const kx = generateKxKeyPair();
       const secret = randomBytes(32);
@@ -88,7 +101,7 @@ function cmdSelftest(a: Args, out: Output): number {
     }));
   } finally {
     if (own) rmSync(dir, { recursive: true, force: true });
-    else for (const f of ['selftest.db', 'selftest.db-wal', 'selftest.db-shm']) rmSync(join(dir, f), { force: true });
+    else for (const db of ['selftest.db', 'selftest-writer.db']) for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(join(dir, f), { force: true });
   }
   const ok = checks.every((c) => c.ok);
   out.result({ ok, node: process.version, arch: process.arch, checks },
@@ -115,7 +128,7 @@ Then: gdo provision --image OUT.img --node NAME --role ROLE for each device (see
     summary: "check this machine's runtime: SQLite WAL ledger, Ed25519, X25519",
     help: `usage: gdo selftest [--dir DIR] [--json]
 Opens a ledger in WAL mode in DIR (default a temp directory, removed after), signs and verifies an event,
-seals and opens a site secret. Exit 0 when every check passes.`,
+ingests it in the ledger's writer thread, seals and opens a site secret. Exit 0 when every check passes.`,
     run: (_sub, a, out) => cmdSelftest(a, out),
   },
 ];

@@ -34,6 +34,12 @@ export interface SignedEvent extends UnsignedEvent {
   unsignedLen: number;
 }
 
+/**
+ * What Ledger.onAppend hands on: enough to route and forward an event without decoding its body
+ * (events a writer thread appended reach the opening thread this way). A SignedEvent is one.
+ */
+export interface AppendedEvent { id: Buffer; raw: Buffer; dapp: string; type: string }
+
 function checkFields(e: UnsignedEvent): void {
   if (e.v !== FORMAT_VERSION) reject('BAD_ENCODING', `format version must be ${FORMAT_VERSION}, got ${e.v}`);
   for (const [name, b] of [['org', e.org], ['author', e.author], ['prev', e.prev]] as const) {

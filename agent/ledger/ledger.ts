@@ -6,7 +6,7 @@
 import { DappRegistry, type Dapp } from './dapp.ts';
 import { openDb, type OpenDbOptions } from './db.ts';
 import { LedgerError, type RejectionCode } from './errors.ts';
-import { decodeEvent, depsOf, encodeUnsigned, hex, signingBytes, unsignedPart, ZERO_ID, FORMAT_VERSION, type SignedEvent } from './event.ts';
+import { decodeEvent, depsOf, encodeUnsigned, hex, signingBytes, unsignedPart, ZERO_ID, FORMAT_VERSION, type AppendedEvent, type SignedEvent } from './event.ts';
 import { verifyNative, verifyNativeAsync, type Signer } from './crypto.ts';
 import { compareHlc, maxHlc, nextHlc, type Hlc } from './hlc.ts';
 import { merge, type NewEvent } from './merge.ts';
@@ -14,6 +14,8 @@ import { Checkpointer } from './checkpointer.ts';
 import { runEvent } from './run-event.ts';
 import { formatStateHash, updateStateHash, type Val } from './state.ts';
 import { Store, type EventRow } from './store.ts';
+import { LedgerWriter } from './writer.ts';
+import { dappSignature, unpack, type IngestReply } from './writer-wire.ts';
 import type { Json } from './canonical-json.ts';
 
 /** Parsed state values kept for get(): enough for a door's members, badges and rules. */
@@ -57,6 +59,17 @@ export interface LedgerOptions extends OpenDbOptions {
    */
   checkpoint?: 'inline' | 'worker';
   onCheckpointError?: (message: string) => void;
+  /**
+   * 'worker': ingestAsync (peers' batches, bundles) runs in a writer thread with its own
+   * connection (agent/ledger/writer.ts), so that decoding, validation and merges never hold the
+   * event loop; this thread keeps reading the last committed state. For the agent; needs a file
+   * path. Default 'inline'.
+   */
+  writer?: 'inline' | 'worker';
+  /** The module and export the writer thread loads the dapps from; default the agent's (agent/dapps.ts). */
+  writerDapps?: { module: string; export: string };
+  writerIdleMs?: number;
+  onWriterError?: (message: string) => void;
 }
 
 interface Prepared { ev: SignedEvent; key: string; idx: number }
@@ -72,6 +85,9 @@ export class Ledger {
   private readonly mergeChunk: number;
   private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF';
   private readonly checkpointer: Checkpointer | null;
+  private readonly writer: LedgerWriter | null;
+  private dataVersion: number;
+  private inSnapshot = false;
   private headsCache = new Map<string, { eid: number; pos: number }>();
   private readonly readCache = new Map<string, unknown>();
   private equivocatedFrom = new Map<string, number>();
@@ -80,8 +96,8 @@ export class Ledger {
   private closed = false;
   /** Counters for status and metrics: events appended on the fast path, merge windows folded. */
   readonly stats = { linear: 0, merges: 0, mergedEvents: 0, refolded: 0 };
-  /** Called after each committed ingest with the ids that were appended (sync publishes them). */
-  onAppend: ((events: SignedEvent[]) => void) | null = null;
+  /** Called after each committed ingest with the events that were appended (sync publishes them). */
+  onAppend: ((events: AppendedEvent[]) => void) | null = null;
 
   static open(opts: LedgerOptions): Ledger { return new Ledger(opts); }
 
@@ -101,11 +117,72 @@ export class Ledger {
     if (org && opts.orgId && !opts.orgId.equals(this.org!)) {
       throw new LedgerError('WRONG_ORG', `database belongs to org ${org.slice(0, 12)}, expected ${hex(opts.orgId).slice(0, 12)}`);
     }
+    this.hash = 0n;
+    this.seen = { ms: 0, c: 0 };
+    this.dataVersion = this.store.dataVersion();
+    this.reloadAll();
+    this.writer = opts.writer === 'worker' && opts.path !== ':memory:' && !opts.readonly
+      ? new LedgerWriter({
+        path: opts.path, synchronous: this.synchronous, maxSkewMs: this.maxSkewMs, maxPending: this.maxPending, mergeChunk: this.mergeChunk,
+        orgId: opts.orgId ? hex(opts.orgId) : null, dapps: opts.writerDapps ?? null, names: dappSignature(opts.dapps),
+      }, { ...(opts.writerIdleMs !== undefined && { idleMs: opts.writerIdleMs }), ...(opts.onWriterError && { onError: opts.onWriterError }) })
+      : null;
+  }
+
+  /** Everything kept in memory, read again from the database (after another connection wrote). */
+  private reloadAll(): void {
+    const org = this.store.meta('org');
+    if (org) this.org = Buffer.from(org, 'hex');
     this.hash = BigInt(`0x${this.store.meta('state_hash') ?? '0'}`);
     const seen = this.store.meta('hlc');
     this.seen = seen ? (JSON.parse(seen) as Hlc) : { ms: 0, c: 0 };
     this.reloadCaches();
   }
+
+  /**
+   * Catches up with commits made by another connection to the same file: the writer thread, or a
+   * `gdo` command run beside the agent. SQLite bumps data_version for those only
+   * (https://www.sqlite.org/pragma.html#pragma_data_version), so this costs one pragma read when
+   * nothing changed. Every write transaction starts with it, so state hash and heads stay exact.
+   */
+  refresh(): void {
+    if (this.closed) return;
+    const v = this.store.dataVersion();
+    if (v === this.dataVersion) return;
+    this.dataVersion = v;
+    this.reloadAll();
+  }
+
+  /**
+   * Runs `fn` against one committed state: a decision reads several keys, and a merge committed
+   * by the writer thread between two of them must not give it half of each.
+   */
+  snapshot<T>(fn: () => T): T {
+    if (this.inSnapshot || this.store.db.inTransaction) return fn();
+    this.store.db.prepare('BEGIN').run();
+    this.inSnapshot = true;
+    try {
+      this.refresh();
+      return fn();
+    } finally {
+      this.inSnapshot = false;
+      this.store.db.prepare('COMMIT').run();
+    }
+  }
+
+  /** A batch is being written by the writer thread (which may hold the write lock). */
+  get writerBusy(): boolean { return this.writer?.busy ?? false; }
+
+  /**
+   * Runs `fn` when the writer thread holds no batch, before it is handed the next: a write on
+   * this thread then never waits for the writer's lock (the access log's group commit).
+   */
+  whenWriterIdle(fn: () => void): void {
+    if (this.writer) this.writer.whenIdle(fn); else fn();
+  }
+
+  get writerStats(): LedgerWriter['stats'] | null { return this.writer?.stats ?? null; }
+  get writerRunning(): boolean { return this.writer?.running ?? false; }
 
   private reloadCaches(): void {
     this.readCache.clear();
@@ -119,10 +196,10 @@ export class Ledger {
 
   get orgId(): Buffer | null { return this.org; }
   get db() { return this.store.db; }
-  heads(): string[] { return [...this.headsCache.keys()].sort(); }
+  heads(): string[] { this.refresh(); return [...this.headsCache.keys()].sort(); }
   count(): number { return this.store.count(); }
-  stateHash(): string { return formatStateHash(this.hash); }
-  latestHlc(): Hlc { return this.seen; }
+  stateHash(): string { this.refresh(); return formatStateHash(this.hash); }
+  latestHlc(): Hlc { this.refresh(); return this.seen; }
 
   /**
    * Reads a derived-state value (JSON) outside the fold: for decisions and the CLI. Parsed values
@@ -130,6 +207,7 @@ export class Ledger {
    * lookups rather than SQLite reads and JSON parses. Callers must treat the value as read-only.
    */
   get<T = unknown>(key: string): T | undefined {
+    if (!this.inSnapshot) this.refresh();
     if (this.readCache.has(key)) return this.readCache.get(key) as T | undefined;
     const v = this.store.stateGet(key);
     const parsed = v === undefined ? undefined : (JSON.parse(v) as T);
@@ -215,6 +293,7 @@ export class Ledger {
 
   /** Ingests a batch with signatures verified on libuv's thread pool (catch-up, bundles). */
   async ingestAsync(raws: Buffer[], opts: IngestOptions = {}): Promise<IngestResult[]> {
+    if (this.writer) return this.ingestInWriter(raws, opts);
     const out: IngestResult[] = new Array(raws.length);
     const prepared: Prepared[] = [];
     const seenKeys = new Set<string>();
@@ -236,6 +315,23 @@ export class Ledger {
     return out;
   }
 
+  private async ingestInWriter(raws: Buffer[], opts: IngestOptions): Promise<IngestResult[]> {
+    if (this.closed) throw new Error('ledger closed');
+    const reply: IngestReply = await this.writer!.ingest(raws, opts.atomic ?? false, opts.durable ?? true);
+    if (this.closed) return reply.results;
+    this.refresh();
+    this.stats.linear += reply.stats.linear;
+    this.stats.merges += reply.stats.merges;
+    this.stats.mergedEvents += reply.stats.mergedEvents;
+    this.stats.refolded += reply.stats.refolded;
+    if (reply.kinds.length && this.onAppend) {
+      const ids = Buffer.from(reply.ids.buffer, reply.ids.byteOffset, reply.ids.byteLength);
+      const events: AppendedEvent[] = unpack(reply.appended).map((raw, i) => ({ id: ids.subarray(32 * i, 32 * i + 32), raw, dapp: reply.kinds[i]![0], type: reply.kinds[i]![1] }));
+      this.onAppend(events);
+    }
+    return reply.results;
+  }
+
   private commit(ready: Prepared[], out: IngestResult[], atomic: boolean, durable: boolean): void {
     // Events a peer sent can be fetched again after a power cut (reconciliation), so their commit
     // need not wait for an fsync, which on an SD card can block the event loop, and so the door,
@@ -250,6 +346,8 @@ export class Ledger {
     if (atomic && out.some((r) => r?.status === 'rejected')) return;
     const appended: SignedEvent[] = [];
     const run = this.store.db.transaction(() => {
+      // Under the write lock: whatever another connection committed is in memory before we build on it.
+      this.refresh();
       const results = this.appendVerified(ready, appended);
       for (const p of ready) out[p.idx] = results.get(p.key) ?? { status: 'rejected', id: p.key, code: 'BAD_CHAIN', message: 'not processed' };
       if (atomic && out.some((r) => r?.status === 'rejected')) throw new AtomicAbort();
@@ -257,10 +355,8 @@ export class Ledger {
       this.store.setMeta('hlc', JSON.stringify(this.seen));
       if (this.org) this.store.setMeta('org', hex(this.org));
     });
-    const saved = { hash: this.hash, seen: this.seen, org: this.org };
-    try { run(); } catch (e) {
-      this.hash = saved.hash; this.seen = saved.seen; this.org = saved.org;
-      this.reloadCaches();
+    try { run.immediate(); } catch (e) {
+      this.reloadAll(); // what the rollback left
       if (!(e instanceof AtomicAbort)) throw e;
       appended.length = 0;
     }
@@ -514,6 +610,7 @@ export class Ledger {
   }
 
   build(signer: Signer, dapp: string, type: string, body: Json, opts: { now?: number; parents?: Buffer[]; after?: { prev: Buffer; seq: number; hlc: Hlc } } = {}): SignedEvent {
+    this.refresh();
     const genesis = dapp === 'org' && type === 'genesis';
     let prev: Buffer = ZERO_ID;
     let seq = 1;
@@ -542,8 +639,16 @@ export class Ledger {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    void this.writer?.close();
     this.checkpointer?.stop();
     this.store.db.close();
+  }
+
+  /** close(), then waits for the writer thread to commit what it holds and close its connection. */
+  async closeAsync(): Promise<void> {
+    const w = this.writer;
+    this.close();
+    await w?.close();
   }
 }
 

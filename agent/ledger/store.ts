@@ -56,6 +56,7 @@ export class Store {
       eqAll: p('SELECT a2.key AS key, min(q.seq) AS seq FROM equivocations q JOIN authors a2 ON a2.aid = q.aid GROUP BY q.aid'),
       eqList: p('SELECT a2.key AS key, q.seq AS seq, q.a AS a, q.b AS b FROM equivocations q JOIN authors a2 ON a2.aid = q.aid ORDER BY q.aid, q.seq'),
       all: p('SELECT raw FROM events ORDER BY pos'),
+      dataVersion: p('PRAGMA data_version').pluck(),
       softFailed: p('SELECT id, dapp, type, soft_fail FROM events WHERE soft_fail IS NOT NULL ORDER BY pos'),
     };
   }
@@ -77,6 +78,7 @@ export class Store {
   stateSet(k: string, v: Val): void {
     if (v === null) this.st.stateDel!.run(k); else this.st.statePut!.run(k, v);
   }
+  dataVersion(): number { return this.st.dataVersion!.get() as number; }
   count(): number { return (this.st.count!.get() as { n: number }).n; }
   nextPos(): number { const m = (this.st.maxPos!.get() as { m: number | null }).m; return m === null ? 0 : m + 1; }
 }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IngestResult, Ledger } from '../ledger/ledger.ts';
-import type { SignedEvent } from '../ledger/event.ts';
+import type { AppendedEvent } from '../ledger/event.ts';
 import type { RejectionCode } from '../ledger/errors.ts';
 import type { ReconcilerOptions } from './rbsr/reconciler.ts';
 import { LedgerItemSource } from './ledger-source.ts';
@@ -82,7 +82,7 @@ export class SyncNode {
   // Live publication: batches appended by commits, published unless sync ingest made them.
   private prevOnAppend: Ledger['onAppend'] = null;
   private installedOnAppend: Ledger['onAppend'] = null;
-  private appendedBatches: SignedEvent[][] = [];
+  private appendedBatches: AppendedEvent[][] = [];
   private readonly syncAccepted = new Set<string>();
   private flushScheduled = false;
   private lastPresenceCount = -1;
@@ -137,7 +137,7 @@ export class SyncNode {
     if (this.state !== 'running') return;
     // Compose with a handler already there (the daemon's), never replace it.
     const prev = this.ledger.onAppend;
-    const hook = (evs: SignedEvent[]): void => this.appended(evs);
+    const hook = (evs: AppendedEvent[]): void => this.appended(evs);
     this.prevOnAppend = prev;
     this.installedOnAppend = prev ? (evs) => { prev(evs); hook(evs); } : hook;
     this.ledger.onAppend = this.installedOnAppend;
@@ -533,7 +533,7 @@ export class SyncNode {
   }
 
   /** Runs inside the ledger's commit: only records the batch (never throws into the ledger). */
-  private appended(events: SignedEvent[]): void {
+  private appended(events: AppendedEvent[]): void {
     if (this.state !== 'running') return;
     try {
       this.appendedBatches.push(events);

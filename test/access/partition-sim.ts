@@ -9,7 +9,7 @@ import { AccessLog } from '../../agent/access/access-log.ts';
 import { AccessService, type AccessDecision } from '../../agent/access/decide.ts';
 import { Staff } from '../../agent/access/staff.ts';
 import type { Signer } from '../../agent/ledger/crypto.ts';
-import { depsOf, hex, type SignedEvent } from '../../agent/ledger/event.ts';
+import { decodeEvent, depsOf, hex, type SignedEvent } from '../../agent/ledger/event.ts';
 import { compareHlc, type Hlc } from '../../agent/ledger/hlc.ts';
 import { Ledger } from '../../agent/ledger/ledger.ts';
 import { listAnomalies } from '../../dapps/access/anomaly.ts';
@@ -62,7 +62,7 @@ export class PartitionSim {
     const keys = Array.from({ length: n }, (_, i) => signer(`sim node ${i}`));
     for (let i = 0; i < n; i++) {
       const ledger = Ledger.open({ path: ':memory:', dapps: allDapps, synchronous: 'OFF', now: () => this.now + 60_000, maxSkewMs: 600_000 });
-      ledger.onAppend = (evs) => { this.track(evs); for (const e of evs) this.held[i]!.add(hex(e.id)); };
+      ledger.onAppend = (evs) => { this.track(evs.map((e) => ('body' in e ? (e as SignedEvent) : decodeEvent(e.raw)))); for (const e of evs) this.held[i]!.add(hex(e.id)); };
       this.held.push(new Set());
       const node: SimNode = {
         i, ledger, key: keys[i]!, skew: Math.floor(this.rand() * 4000) - 2000,

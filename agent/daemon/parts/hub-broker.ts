@@ -5,7 +5,7 @@
 // in aedes.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import type { SignedEvent } from '../../ledger/event.ts';
+import type { AppendedEvent } from '../../ledger/event.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { accessFromLedger, derivePassword, hashPassword, parseBrokerSecret, rulesFor, type BrokerAccess } from '../../sync/broker-auth.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../sync/embedded-broker.ts';
@@ -68,7 +68,7 @@ export function hubAccess(ledger: Ledger, secret: Buffer, nodeName: string, oper
   return { ...a, users: [...a.users.filter((u) => u.name !== nodeName), self] };
 }
 
-function touchesOrg(events: SignedEvent[]): boolean {
+function touchesOrg(events: AppendedEvent[]): boolean {
   return events.some((e) => e.dapp === 'org');
 }
 
@@ -101,13 +101,13 @@ export async function startHubBroker(o: HubBrokerOptions): Promise<HubBroker> {
     }
   };
   const prev = ledger.onAppend;
-  const hook = (events: SignedEvent[]): void => {
+  const hook = (events: AppendedEvent[]): void => {
     if (stopped || queued || !touchesOrg(events)) return;
     queued = true;
     setImmediate(refresh);
   };
   // Composed with a handler already there; sync, started after the broker, composes with ours.
-  const installed = prev ? (evs: SignedEvent[]): void => { prev(evs); hook(evs); } : hook;
+  const installed = prev ? (evs: AppendedEvent[]): void => { prev(evs); hook(evs); } : hook;
   ledger.onAppend = installed;
 
   let stopping: Promise<void> | undefined;

@@ -34,18 +34,22 @@ export class LedgerPart implements Part {
     this.#ledger = Ledger.open({
       path: this.#cfg.file, dapps: this.#dapps, synchronous: this.#cfg.synchronous, maxSkewMs: this.#cfg.max_skew_ms,
       ...(this.#org && { orgId: this.#org }),
-      // WAL checkpoints in a worker thread: a checkpoint's copy and fsync must not hold up a badge.
+      // WAL checkpoints and peers' batches (validation, merges) in threads of their own: neither a
+      // checkpoint's fsync nor a merge's re-fold may hold up a badge.
       checkpoint: 'worker',
+      writer: 'worker',
     });
     this.#ino = statSync(this.#cfg.file).ino;
     this.#problem = undefined;
     this.#checkedAt = Date.now();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     const l = this.#ledger;
     this.#ledger = undefined;
-    l?.close(); // commits are synchronous, so nothing is pending; closing checkpoints the WAL
+    // The writer thread commits the batch it holds (sync has stopped handing it more) and closes;
+    // the last connection to close checkpoints the WAL.
+    await l?.closeAsync();
   }
 
   health(): PartHealth {

@@ -1,0 +1,64 @@
+// The ledger's writer thread: ingests batches from peers (decode, signatures, dapp validation,
+// merges) on a connection of its own, so a merge that re-folds a thousand events never holds the
+// event loop that answers badges (issue 3 "ingest must yield to decisions", issue 5 "sync
+// decisions never stall the door"). The opening thread keeps reading from its own connection;
+// WAL gives it the last committed state while this thread writes
+// (https://www.sqlite.org/wal.html#concurrency). Bundled as dist/ledger-writer.js.
+import { parentPort, workerData } from 'node:worker_threads';
+import { allDapps } from '../dapps.ts';
+import type { Dapp } from './dapp.ts';
+import type { AppendedEvent } from './event.ts';
+import { Ledger } from './ledger.ts';
+import { dappSignature, pack, unpack, type WriterInit, type WriterReply, type WriterRequest } from './writer-wire.ts';
+
+const port = parentPort!;
+const send = (m: WriterReply): void => port.postMessage(m);
+
+async function loadDapps(init: WriterInit): Promise<Dapp[]> {
+  if (!init.dapps) return allDapps;
+  const mod = (await import(init.dapps.module)) as Record<string, unknown>;
+  const list = mod[init.dapps.export];
+  if (!Array.isArray(list)) throw new Error(`${init.dapps.module} exports no dapp list '${init.dapps.export}'`);
+  return list as Dapp[];
+}
+
+async function open(init: WriterInit): Promise<Ledger> {
+  const dapps = await loadDapps(init);
+  const mine = dappSignature(dapps);
+  if (mine.join(' ') !== init.names.join(' ')) {
+    // Two different rule sets on one database would fold it two ways.
+    throw new Error(`writer thread runs dapps [${mine.join(', ')}], the ledger [${init.names.join(', ')}]`);
+  }
+  return Ledger.open({
+    path: init.path, dapps, synchronous: init.synchronous, maxSkewMs: init.maxSkewMs, maxPending: init.maxPending,
+    mergeChunk: init.mergeChunk, ...(init.orgId !== null && { orgId: Buffer.from(init.orgId, 'hex') }),
+  });
+}
+
+async function handle(ledger: Ledger, m: WriterRequest): Promise<void> {
+  if (m.op === 'close') { ledger.close(); port.close(); return; }
+  const before = { ...ledger.stats };
+  const appended: AppendedEvent[] = [];
+  ledger.onAppend = (evs) => { for (const e of evs) appended.push(e); };
+  try {
+    const results = await ledger.ingestAsync(unpack(m.events), { atomic: m.atomic, durable: m.durable });
+    const ids = new Uint8Array(32 * appended.length);
+    appended.forEach((e, i) => ids.set(e.id, 32 * i));
+    const s = ledger.stats;
+    send({
+      id: m.id, results, appended: pack(appended.map((e) => e.raw)), ids, kinds: appended.map((e) => [e.dapp, e.type]),
+      stats: { linear: s.linear - before.linear, merges: s.merges - before.merges, mergedEvents: s.mergedEvents - before.mergedEvents, refolded: s.refolded - before.refolded },
+    });
+  } catch (e) {
+    send({ id: m.id, error: (e as Error).message });
+  }
+}
+
+// Requests are taken from the start (the port queues nothing for a listener added late) and run
+// one at a time, in order, once the ledger is open: each is a transaction of its own.
+const ready = open(workerData as WriterInit);
+ready.then(() => send({ ready: true }), (e: unknown) => { send({ fatal: (e as Error).message }); process.exit(1); });
+let chain: Promise<void> = Promise.resolve();
+port.on('message', (m: WriterRequest) => {
+  chain = chain.then(async () => handle(await ready, m)).catch((e: unknown) => send({ id: m.id, error: (e as Error).message }));
+});
