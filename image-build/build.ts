@@ -93,6 +93,12 @@ async function checkInputs(opts: BuildImageOptions, bundle: string, out: string)
   if (!(await stat(bundle).catch(() => undefined))?.isFile()) {
     throw new ImageError('IMAGE_BUNDLE_MISSING', `agent bundle ${bundle} is missing: run \`npm run build\` first`);
   }
+  // The ledger's writer thread is its own entry point (scripts/build.mjs); an agent without it
+  // cannot take a peer's batch.
+  const writer = join(dirname(bundle), 'ledger-writer.js');
+  if (!(await stat(writer).catch(() => undefined))?.isFile()) {
+    throw new ImageError('IMAGE_BUNDLE_MISSING', `${writer} is missing next to the agent bundle: run \`npm run build\` first`);
+  }
   await requireTools(['sfdisk', 'debugfs', 'e2fsck', 'resize2fs', 'mmd', 'mcopy', 'fsck.vfat', 'tar', ...(opts.base.endsWith('.xz') ? ['xz'] : [])]);
 }
 

@@ -272,7 +272,7 @@ export class Daemon {
       ready: this.ready,
       healthy: this.health().ok,
       sink: this.sink,
-      ...(ledger && { ledger: { events: this.#ledgerEvents(), pending: ledger.pendingCount(), stats: ledger.stats } }),
+      ...(ledger && { ledger: { events: this.#ledgerEvents(), pending: ledger.pendingCount(), stats: ledger.stats, writer: ledger.writerStats } }),
       ...(this.#sync && { sync: this.#sync.service?.status() ?? null }),
       parts: this.supervisor.status(),
       readers: this.#readers.map((r) => ({ id: r.id, up: r.status().state === 'ready' })),

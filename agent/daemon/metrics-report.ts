@@ -13,7 +13,11 @@ export interface MetricsInput {
   ready: boolean;
   healthy: boolean;
   sink: ObservedSink;
-  ledger?: { events: number; pending: number; stats: { linear: number; merges: number; mergedEvents: number } };
+  ledger?: {
+    events: number; pending: number; stats: { linear: number; merges: number; mergedEvents: number };
+    /** The writer thread's counters (agent/ledger/writer.ts); null when the ledger has none. */
+    writer?: { starts: number; batches: number; failures: number } | null;
+  };
   /** Present when sync is configured; null while it is not running. */
   sync?: SyncStatus | null;
   parts: PartStatus[];
@@ -44,6 +48,12 @@ export function agentMetrics(m: MetricsInput): string {
     c('gdo_ledger_appends_total', 'Events appended at the head since the ledger opened.', [{ value: m.ledger.stats.linear }]);
     c('gdo_ledger_merges_total', 'Merge windows folded since the ledger opened.', [{ value: m.ledger.stats.merges }]);
     c('gdo_ledger_merged_events_total', 'Events placed by merges since the ledger opened.', [{ value: m.ledger.stats.mergedEvents }]);
+    const w = m.ledger.writer;
+    if (w) {
+      c('gdo_ledger_writer_starts_total', "Starts of the ledger's writer thread (it stops when idle).", [{ value: w.starts }]);
+      c('gdo_ledger_writer_batches_total', "Peers' batches handed to the writer thread.", [{ value: w.batches }]);
+      c('gdo_ledger_writer_failures_total', 'Writer threads that died holding a batch (the batch was not committed).', [{ value: w.failures }]);
+    }
   }
   if (m.sync !== undefined) {
     const s = m.sync;

@@ -13,6 +13,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { statSync } = require('node:fs');
 const Database = require('better-sqlite3');
 const { path, thresholdBytes, intervalMs } = workerData;
+// Below the event loop's thread for the CPU (on Linux, for this thread only): see writer-worker.ts.
+try { require('node:os').setPriority(10); } catch {}
 let stopped = false;
 parentPort.on('message', (m) => { if (m === 'stop') { stopped = true; clearInterval(timer); parentPort.close(); } });
 const timer = setInterval(() => {

@@ -159,14 +159,14 @@ export class Ledger {
    */
   snapshot<T>(fn: () => T): T {
     if (this.inSnapshot || this.store.db.inTransaction) return fn();
-    this.store.db.prepare('BEGIN').run();
+    this.store.s('begin').run();
     this.inSnapshot = true;
     try {
       this.refresh();
       return fn();
     } finally {
       this.inSnapshot = false;
-      this.store.db.prepare('COMMIT').run();
+      this.store.s('commit').run();
     }
   }
 
@@ -183,6 +183,8 @@ export class Ledger {
 
   get writerStats(): LedgerWriter['stats'] | null { return this.writer?.stats ?? null; }
   get writerRunning(): boolean { return this.writer?.running ?? false; }
+  /** ingestAsync runs in the writer thread (opened with writer: 'worker'). */
+  get ingestsInThread(): boolean { return this.writer !== null; }
 
   private reloadCaches(): void {
     this.readCache.clear();
@@ -196,10 +198,12 @@ export class Ledger {
 
   get orgId(): Buffer | null { return this.org; }
   get db() { return this.store.db; }
-  heads(): string[] { this.refresh(); return [...this.headsCache.keys()].sort(); }
+  heads(): string[] { this.refreshOutside(); return [...this.headsCache.keys()].sort(); }
   count(): number { return this.store.count(); }
-  stateHash(): string { this.refresh(); return formatStateHash(this.hash); }
-  latestHlc(): Hlc { this.refresh(); return this.seen; }
+  stateHash(): string { this.refreshOutside(); return formatStateHash(this.hash); }
+  latestHlc(): Hlc { this.refreshOutside(); return this.seen; }
+  /** Within snapshot() the state was refreshed when it began; reads there skip the pragma. */
+  private refreshOutside(): void { if (!this.inSnapshot) this.refresh(); }
 
   /**
    * Reads a derived-state value (JSON) outside the fold: for decisions and the CLI. Parsed values
@@ -207,7 +211,7 @@ export class Ledger {
    * lookups rather than SQLite reads and JSON parses. Callers must treat the value as read-only.
    */
   get<T = unknown>(key: string): T | undefined {
-    if (!this.inSnapshot) this.refresh();
+    this.refreshOutside();
     if (this.readCache.has(key)) return this.readCache.get(key) as T | undefined;
     const v = this.store.stateGet(key);
     const parsed = v === undefined ? undefined : (JSON.parse(v) as T);
@@ -274,13 +278,16 @@ export class Ledger {
     return { ev, key, idx };
   }
 
-  /** Ingests with signatures checked on this thread: for single live events. */
+  /** Ingests with signatures checked on this thread: for single live events, and in the writer thread. */
   ingest(raws: Buffer[], opts: IngestOptions = {}): IngestResult[] {
     const out: IngestResult[] = new Array(raws.length);
     const ready: Prepared[] = [];
+    const seenKeys = new Set<string>();
     raws.forEach((raw, i) => {
       const p = this.prepare(raw, i, out);
       if (!p) return;
+      if (seenKeys.has(p.key)) { out[i] = { status: 'duplicate', id: p.key }; return; }
+      seenKeys.add(p.key);
       if (!verifyNative(p.ev.author, signingBytes(unsignedPart(p.ev)), p.ev.sig)) {
         out[i] = { status: 'rejected', id: p.key, code: 'BAD_SIGNATURE', message: `signature of event ${p.key.slice(0, 12)} does not verify for author ${hex(p.ev.author).slice(0, 12)}` };
         return;

@@ -57,6 +57,8 @@ export class Store {
       eqList: p('SELECT a2.key AS key, q.seq AS seq, q.a AS a, q.b AS b FROM equivocations q JOIN authors a2 ON a2.aid = q.aid ORDER BY q.aid, q.seq'),
       all: p('SELECT raw FROM events ORDER BY pos'),
       dataVersion: p('PRAGMA data_version').pluck(),
+      begin: p('BEGIN'),
+      commit: p('COMMIT'),
       softFailed: p('SELECT id, dapp, type, soft_fail FROM events WHERE soft_fail IS NOT NULL ORDER BY pos'),
     };
   }

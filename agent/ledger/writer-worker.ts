@@ -4,6 +4,7 @@
 // decisions never stall the door"). The opening thread keeps reading from its own connection;
 // WAL gives it the last committed state while this thread writes
 // (https://www.sqlite.org/wal.html#concurrency). Bundled as dist/ledger-writer.js.
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { allDapps } from '../dapps.ts';
 import type { Dapp } from './dapp.ts';
@@ -41,7 +42,9 @@ async function handle(ledger: Ledger, m: WriterRequest): Promise<void> {
   const appended: AppendedEvent[] = [];
   ledger.onAppend = (evs) => { for (const e of evs) appended.push(e); };
   try {
-    const results = await ledger.ingestAsync(unpack(m.events), { atomic: m.atomic, durable: m.durable });
+    // Signatures on this thread, not libuv's pool: on a two-core board, four pool threads
+    // verifying would crowd out the thread that answers badges.
+    const results = ledger.ingest(unpack(m.events), { atomic: m.atomic, durable: m.durable });
     const ids = new Uint8Array(32 * appended.length);
     appended.forEach((e, i) => ids.set(e.id, 32 * i));
     const s = ledger.stats;
@@ -53,6 +56,10 @@ async function handle(ledger: Ledger, m: WriterRequest): Promise<void> {
     send({ id: m.id, error: (e as Error).message });
   }
 }
+
+// Below the event loop's thread for the CPU: on Linux this sets the nice value of this thread only
+// (setpriority(2) acts on the calling thread), so a catch-up yields the cores to the door.
+try { setPriority(10); } catch { /* not permitted: run at the agent's priority */ }
 
 // Requests are taken from the start (the port queues nothing for a listener added late) and run
 // one at a time, in order, once the ledger is open: each is a transaction of its own.

@@ -47,6 +47,9 @@ export class LedgerWriter {
   private closed = false;
   readonly stats = { starts: 0, batches: 0, failures: 0 };
 
+  /** Found when the ledger opens, not with the first batch: finding it may read the disk. */
+  private readonly entry = workerEntry();
+
   constructor(private readonly init: WriterInit, private readonly opts: WriterOptions = {}) {}
 
   /** A batch is in the thread: the database's write lock may be held there. */
@@ -91,7 +94,7 @@ export class LedgerWriter {
   }
 
   private spawn(): Worker {
-    const entry = workerEntry();
+    const entry = this.entry;
     const w = entry.evalCode !== undefined
       ? new Worker(entry.evalCode, { eval: true, workerData: this.init })
       : new Worker(entry.file, { workerData: this.init });

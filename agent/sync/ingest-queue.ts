@@ -1,12 +1,17 @@
 // Every payload from a peer reaches the ledger through here: in chunks through
-// Ledger.ingestAsync (signatures on the thread pool), with a pause between chunks, so a
-// door's decisions on the same process are never held up for more than one chunk's commit
-// (issue 5: "sync decisions never stall the door"). The queue is bounded in bytes.
+// Ledger.ingestAsync, with a pause between chunks, so a door's decisions on the same process are
+// never held up (issue 5: "sync decisions never stall the door"). The agent's ledger ingests in
+// its writer thread; a ledger without one (tools, tests) commits each chunk on this thread, which
+// is why chunks are small there. The queue is bounded in bytes.
 import type { IngestResult, Ledger } from '../ledger/ledger.ts';
 import { decodeEvent, depsOf, hex } from '../ledger/event.ts';
 
 export interface IngestQueueOptions {
-  /** Events per ingestAsync call. Default 16. */
+  /**
+   * Events per ingestAsync call. Default 16 when the ledger ingests on this thread (each call
+   * holds the event loop for its commit), 256 when it has a writer thread (a call costs this
+   * thread only a message each way, so bigger calls just mean fewer of them).
+   */
   chunk?: number;
   /**
    * Events per call once a chunk of the same job needed a merge (a concurrent branch). The
@@ -40,7 +45,7 @@ export class IngestQueue {
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly ledger: Ledger, private readonly opts: IngestQueueOptions) {
-    this.chunk = opts.chunk ?? 16;
+    this.chunk = opts.chunk ?? (ledger.ingestsInThread ? 256 : 16);
     this.mergeChunk = Math.max(this.chunk, opts.mergeChunk ?? 1024);
     this.maxQueued = opts.maxQueuedBytes ?? 64 * 1024 * 1024;
     this.pause = opts.pause ?? (() => new Promise<void>((r) => setImmediate(r)));

@@ -80,7 +80,7 @@ export class LedgerItemSource implements ItemSource {
    * Builds the block summaries from the index in slices of `sliceRows`, awaiting `pause`
    * between slices so a large ledger never holds the event loop for long.
    */
-  async load(opts: { sliceRows?: number; pause?: () => Promise<void> } = {}): Promise<void> {
+  async load(opts: { sliceRows?: number; pause?: () => Promise<void>; warmBlocks?: number } = {}): Promise<void> {
     const slice = opts.sliceRows ?? 4096;
     const pause = opts.pause ?? (() => new Promise<void>((r) => setImmediate(r)));
     this.loaded = false;
@@ -110,6 +110,15 @@ export class LedgerItemSource implements ItemSource {
     this.dirty = true;
     this.loaded = true;
     this.refresh();
+    // Partitions differ at the recent end, where a session's ranges get fine: read those blocks
+    // now, a few per turn, rather than all at once inside the first session's reconcile (tens of
+    // block reads in one go held the event loop for about 9 ms on a 100,000-event ledger).
+    const warm = Math.min(this.blocks.length, opts.warmBlocks ?? 64, this.cacheBlocks);
+    for (let b = this.blocks.length - warm; b < this.blocks.length; b++) {
+      this.contents(b); // blocks only split or grow meanwhile: an index still names a block
+      if ((b + 1) % 4 === 0) await pause();
+      if (!this.loaded) return; // loaded again meanwhile
+    }
   }
 
   /** Applies events appended since the last load or refresh; returns how many. */

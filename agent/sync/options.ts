@@ -35,7 +35,10 @@ export interface SyncLimits {
   /** Responder settlement (1.14): items per range / per frame. Defaults 2048 / 16384. */
   settleMax: number;
   settleFrameMax: number;
-  /** Events per ledger ingest call on its fast path (about 0.2 ms of event loop each). Default 16. */
+  /**
+   * Events per ledger ingest call. Unset: 16 when the ledger commits on the event loop (about
+   * 0.2 ms each), 256 when it has a writer thread (agent/sync/ingest-queue.ts).
+   */
   ingestChunk: number;
   /** Bytes of received events waiting for ingest. Default 64 MiB. */
   maxQueuedBytes: number;

@@ -111,7 +111,8 @@ export class SyncNode {
     this.reader = new EventReader(this.ledger);
     this.guard = new PeerGuard(this.limits.peer, this.now);
     this.ingest = new IngestQueue(this.ledger, {
-      chunk: this.limits.ingestChunk,
+      // Unless set, the queue sizes chunks for the ledger (bigger with a writer thread).
+      ...(opts.limits?.ingestChunk !== undefined && { chunk: this.limits.ingestChunk }),
       maxQueuedBytes: this.limits.maxQueuedBytes,
       onResult: (peer, _raws, results) => this.ingested(peer, results),
       onError: (e) => this.log.error({ err: String(e) }, 'sync: ledger ingest failed'),

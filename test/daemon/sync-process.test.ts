@@ -112,6 +112,9 @@ it('a hub with the embedded broker lets the door in once the office approves it;
     const metrics = (await door.get('/metrics')).text;
     assert.match(metrics, /^gdo_sync_connected 1$/m);
     assert.match(metrics, /^gdo_sync_published_total [1-9]\d*$/m);
+    // What the door took from its peers went through the ledger's writer thread, which never failed.
+    assert.match(metrics, /^gdo_ledger_writer_batches_total [1-9]\d*$/m);
+    assert.match(metrics, /^gdo_ledger_writer_failures_total 0$/m);
     assert.ok(!hub.stdout().includes(secret.toString('hex')) && !hub.stdout().includes(login.password), 'no secret in the hub\'s log');
     await office.stop();
     office = undefined;

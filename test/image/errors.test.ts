@@ -143,6 +143,13 @@ describe('buildImage refuses bad input with typed errors', () => {
     await expectCode('IMAGE_BUNDLE_MISSING', /missing: run `npm run build` first/, { base: good, bundle: join(t.dir, 'dist', 'gdo.js') });
   });
 
+  it('IMAGE_BUNDLE_MISSING: gdo.js without the ledger writer thread beside it', async () => {
+    const half = join(t.dir, 'half-built');
+    mkdirSync(half, { recursive: true });
+    writeFileSync(join(half, 'gdo.js'), '// half a build\n');
+    await expectCode('IMAGE_BUNDLE_MISSING', /half-built\/ledger-writer\.js is missing next to the agent bundle/, { base: good, bundle: join(half, 'gdo.js') });
+  });
+
   it('IMAGE_SITE: site.json is not a JSON object', async () => {
     const site = join(t.dir, 'site-bad.json');
     writeFileSync(site, '{ "name": ');

@@ -99,10 +99,11 @@ export function buildRealBundle(dir: string): string {
   return join(work, 'dist', 'gdo.js');
 }
 
-/** A stand-in dist/gdo.js. */
+/** A stand-in dist/gdo.js, with the ledger's writer thread beside it as scripts/build.mjs leaves it. */
 export function makeBundle(dir: string): string {
   const path = join(dir, 'gdo.js');
   writeFileSync(path, "#!/usr/bin/env node\nconsole.log('gdo stand-in bundle');\n");
+  writeFileSync(join(dir, 'ledger-writer.js'), "// gdo stand-in ledger writer\n");
   return path;
 }
 

@@ -81,12 +81,12 @@ describe('the real arm64 runtime and addons in the image, under qemu-aarch64', (
     assert.ok(result.rootGrown, 'a ~100 MB runtime does not fit the fixture rootfs without growing it');
   });
 
-  it('runs the image\'s gdo: --version and selftest (WAL ledger, signature verified, secret sealed) on arm64', () => {
+  it('runs the image\'s gdo: --version and selftest (WAL ledger, signature verified, event ingested in the ledger\'s writer thread, secret sealed) on arm64', () => {
     assert.equal(skipReason, undefined, skipReason);
     const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
     assert.equal(qemu([join(gdo, 'gdo.js'), '--version']).trim(), pkg.version);
     const st = JSON.parse(qemu([join(gdo, 'gdo.js'), 'selftest', '--json', '--dir', t.dir])) as { ok: boolean; arch: string; node: string; checks: { name: string; ok: boolean }[] };
-    assert.deepEqual(st.checks.map((c) => [c.name, c.ok]), [['sqlite-wal', true], ['ed25519', true], ['x25519-seal', true]]);
+    assert.deepEqual(st.checks.map((c) => [c.name, c.ok]), [['sqlite-wal', true], ['ed25519', true], ['ledger-writer', true], ['x25519-seal', true]]);
     assert.equal(st.ok, true);
     assert.equal(st.arch, 'arm64');
     assert.equal(st.node, `v${NODE_RUNTIME_VERSION}`);
