@@ -42,7 +42,6 @@ export interface DaemonOptions {
 
 /** Reason a badge is denied while the access service is down (the ledger is up, access is restarting). */
 export const ACCESS_UNAVAILABLE = 'access_unavailable';
-const LEDGER_COUNT_TTL_MS = 10_000;
 
 export class Daemon {
   readonly config: AgentConfig;
@@ -64,7 +63,6 @@ export class Daemon {
   #watchdog: Watchdog | undefined;
   #readyMs: number | undefined;
   #stopping: Promise<void> | undefined;
-  #ledgerCount = { value: 0, at: Number.NEGATIVE_INFINITY };
 
   constructor(opts: DaemonOptions) {
     const cfg = opts.config;
@@ -336,12 +334,7 @@ export class Daemon {
   }
 
   #ledgerEvents(): number {
-    const l = this.#ledger.ledger;
-    if (!l) return 0;
-    const now = Date.now();
-    // count(*) walks an index: cheap at a few thousand events, tens of ms at a million; cache it.
-    if (now - this.#ledgerCount.at > LEDGER_COUNT_TTL_MS) this.#ledgerCount = { value: l.count(), at: now };
-    return this.#ledgerCount.value;
+    return this.#ledger.ledger?.count() ?? 0; // one index seek (Store.count)
   }
 
   #statusSource(): StatusSource {

@@ -30,7 +30,10 @@ export class Store {
       depsFromPos: p(`SELECT e.child AS child, p.eid AS eid, p.id AS id, p.pos AS pos, p.hlc_ms AS hlc_ms, p.hlc_c AS hlc_c, p.aid AS aid, p.seq AS seq
                       FROM events c JOIN edges e ON e.child = c.eid JOIN events p ON p.eid = e.parent WHERE c.pos >= ?`),
       edgeAdd: p('INSERT OR IGNORE INTO edges (child, parent) VALUES (?, ?)'),
-      count: p('SELECT count(*) AS n FROM events'),
+      // Events are never deleted and eids are only ever given out as max + 1 (an INTEGER PRIMARY
+      // KEY without AUTOINCREMENT; a rolled-back insert hands its eid to the next), so the largest
+      // eid is the count: one index seek instead of count(*)'s walk over a million rows.
+      count: p('SELECT coalesce(max(eid), 0) AS n FROM events'),
       maxPos: p('SELECT max(pos) AS m FROM events'),
       // CROSS JOIN keeps heads as the outer loop: SQLite would otherwise walk the whole events index.
       heads: p('SELECT e.eid, e.id, e.pos FROM heads h CROSS JOIN events e ON e.eid = h.eid ORDER BY e.id'),

@@ -45,6 +45,7 @@ interface Spot { pos: number; block: number; off: number }
 type Row = [number, number, number, Buffer];
 
 const ZERO_SUM = new Uint32Array(SUM_WORDS);
+const NO_SPOT = { bound: null, spot: { pos: 0, block: 0, off: 0 } };
 
 export class LedgerItemSource implements ItemSource {
   private readonly blockSize: number;
@@ -59,6 +60,7 @@ export class LedgerItemSource implements ItemSource {
   private cum = new Uint32Array(SUM_WORDS);
   private dirty = false;
   private readonly cache = new Map<Block, Contents>();
+  private recent: Array<{ bound: Bound | null; spot: Spot }> = [NO_SPOT, NO_SPOT];
 
   constructor(db: Db, opts: LedgerItemSourceOptions = {}) {
     this.blockSize = opts.blockSize ?? 128;
@@ -263,6 +265,7 @@ export class LedgerItemSource implements ItemSource {
 
   private settle(): void {
     if (!this.dirty) return;
+    this.recent = [NO_SPOT, NO_SPOT]; // positions move when blocks change
     const nb = this.blocks.length;
     const starts = new Array<number>(nb + 1);
     const cum = new Uint32Array((nb + 1) * SUM_WORDS);
@@ -281,6 +284,15 @@ export class LedgerItemSource implements ItemSource {
   private locate(bound: Bound): Spot {
     if (!this.loaded) throw new Error('LedgerItemSource used before load()');
     this.settle();
+    // Ranges come in order, each starting at the bound the one before ended at (the same object):
+    // remembering the last two spots halves the searches of a frame with hundreds of ranges.
+    for (const m of this.recent) if (m.bound === bound) return m.spot;
+    const spot = this.search(bound);
+    this.recent = [this.recent[1]!, { bound, spot }];
+    return spot;
+  }
+
+  private search(bound: Bound): Spot {
     // k = number of blocks whose first item lies below the bound.
     let lo = 0;
     let hi = this.blocks.length;

@@ -47,9 +47,10 @@ export function encodeEvents(session: number, events: readonly Buffer[], more = 
 /**
  * Splits one batch of events into EVENTS payloads of at most `maxBytes` each (an event larger
  * than that travels alone), flagged MORE on all but the last, so the receiver can ingest the
- * batch at once. Order is kept, so parents sent before children arrive first.
+ * batch at once. Order is kept, so parents sent before children arrive first. Payloads are
+ * encoded as they are taken, so a sender can yield to the event loop between them.
  */
-export function packEvents(session: number, events: readonly Buffer[], maxBytes: number): Buffer[] {
+export function* packEvents(session: number, events: readonly Buffer[], maxBytes: number): Generator<Buffer> {
   const groups: Buffer[][] = [];
   let batch: Buffer[] = [];
   let size = 16;
@@ -64,7 +65,7 @@ export function packEvents(session: number, events: readonly Buffer[], maxBytes:
     size += add;
   }
   if (batch.length > 0) groups.push(batch);
-  return groups.map((g, i) => encodeEvents(session, g, i < groups.length - 1));
+  for (let i = 0; i < groups.length; i++) yield encodeEvents(session, groups[i]!, i < groups.length - 1);
 }
 
 export function encodeRequest(session: number, frame: Buffer | null, fetch: readonly Buffer[], prefixLen = DEFAULT_FETCH_PREFIX): Buffer {

@@ -7,6 +7,8 @@ import type { LedgerItemSource } from './ledger-source.ts';
 import type { EventReader } from './event-reader.ts';
 import { encodeResponse, packEvents, type SyncMessage } from './messages.ts';
 
+const yieldTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 type Request = Extract<SyncMessage, { type: 'request' }>;
 
 export interface ResponderDeps {
@@ -39,7 +41,10 @@ export async function serveRequest(d: ResponderDeps, msg: Request): Promise<Serv
   if (d.stopped()) return { events: 0, messages: 0 };
   let messages = 0;
   for (const payload of packEvents(msg.session, raws, d.maxEventsMessageBytes)) {
-    if (!d.send(payload)) return { events: 0, messages };
+    // One payload per turn of the event loop: a catch-up of thousands of events is encoded and
+    // handed to the socket between decisions, not in one go.
+    if (messages > 0) await yieldTurn();
+    if (d.stopped() || !d.send(payload)) return { events: 0, messages };
     messages++;
   }
   d.send(encodeResponse(msg.session, reply, needIndexes));

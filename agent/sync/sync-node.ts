@@ -665,7 +665,14 @@ export class SyncNode {
       send: (payload) => this.sendTo(peer, payload),
       push: async (ids) => {
         const raws = await this.reader.read({ ids }, () => this.state !== 'running');
-        for (const payload of packEvents(s.session, raws, this.limits.maxEventsMessageBytes)) this.sendTo(peer, payload);
+        let first = true;
+        for (const payload of packEvents(s.session, raws, this.limits.maxEventsMessageBytes)) {
+          // One payload per turn of the event loop (see responder.ts).
+          if (!first) await new Promise((r) => setImmediate(r));
+          first = false;
+          if (this.state !== 'running') return;
+          this.sendTo(peer, payload);
+        }
         this.counters.eventsSent += raws.length;
       },
       deliver: (raws) => this.toIngest(peer, raws),

@@ -77,14 +77,14 @@ void test('fuzz: truncated and mutated payloads never throw anything but SyncMes
 
 void test('packEvents cuts batches at the size limit and keeps order', () => {
   const evs = Array.from({ length: 50 }, (_, i) => Buffer.alloc(100, i));
-  const packs = packEvents(9, evs, 1000);
+  const packs = [...packEvents(9, evs, 1000)];
   assert.ok(packs.length > 1);
   for (const p of packs) assert.ok(p.length <= 1000, `${p.length}`);
   const back = packs.flatMap((p) => (decodeMessage(p) as { events: Buffer[] }).events);
   assert.deepEqual(back, evs);
   assert.deepEqual(packs.map((p) => (decodeMessage(p) as { more: boolean }).more), packs.map((_, i) => i < packs.length - 1), 'MORE on all but the last');
-  assert.equal(packEvents(0, [Buffer.alloc(5000)], 1000).length, 1, 'an event above the limit travels alone');
-  assert.deepEqual(packEvents(0, [], 1000), []);
+  assert.equal([...packEvents(0, [Buffer.alloc(5000)], 1000)].length, 1, 'an event above the limit travels alone');
+  assert.deepEqual([...packEvents(0, [], 1000)], []);
 });
 
 void test('presence: online with counts, offline, cleared; bad ones rejected', () => {
