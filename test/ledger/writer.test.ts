@@ -187,3 +187,30 @@ test('reads are answered from the last committed state while the writer thread m
     a.close(); b.close();
   } finally { t.cleanup(); }
 });
+
+test('a writer thread that dies holding a batch fails that batch with the reason; the next batch starts a new thread', async () => {
+  const t = tempLedgers();
+  try {
+    const { a, b, base } = branches(400, 5, 5);
+    const w = t.open('dies', { writer: 'worker', writerDapps, maxSkewMs: Infinity });
+    const errors: string[] = [];
+    copyInto(w, [...a.events()]);
+    const before = w.stateHash();
+    const merge = w.ingestAsync([...b.events()].slice(base.length));
+    // The thread is killed while it holds the batch (as the kernel's OOM killer or a crash in a
+    // native addon would); reaching into the writer is the only way a test can do that.
+    const writer = (w as unknown as { writer: { worker: { terminate(): Promise<number> } | null; opts: { onError?: (m: string) => void } } }).writer;
+    writer.opts.onError = (m) => errors.push(m);
+    await writer.worker!.terminate(); // at once: the batch is certainly still in the thread's hands
+    await assert.rejects(merge, /ledger writer thread stopped \(exit \d+\).*the batch was not committed/);
+    assert.equal(w.stateHash(), before, 'nothing of the batch was applied');
+    assert.equal(w.writerStats!.failures, 1);
+    assert.equal(errors.length, 1);
+    const again = await w.ingestAsync([...b.events()].slice(base.length));
+    assert.ok(again.every((x) => x.status === 'accepted'));
+    assert.equal(w.writerStats!.starts, 2);
+    copyInto(a, [...b.events()].slice(base.length));
+    assert.equal(w.stateHash(), a.stateHash());
+    a.close(); b.close();
+  } finally { t.cleanup(); }
+});
