@@ -134,8 +134,8 @@ export class AccessLog {
         const member = str('member_id');
         const trainer = str('trainer_id');
         if (member === undefined || trainer === undefined) throw new Error('certification without trainer and member');
-        const prev = this.o.ledger.get<Cert>(certKey(id, member))?.ver;
-        return item('machine', 'certify', { machine: id, member, by: trainer, ...(prev !== undefined && { prev }) });
+        const c = this.o.ledger.get<Cert>(certKey(id, member));
+        return item('machine', 'certify', { machine: id, member, by: trainer, ...(c && { prev: c.ver, known: c.revs.map((r) => r.ver) }) });
       }
       case 'machine.out_of_service':
       case 'machine.in_service': {

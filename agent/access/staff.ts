@@ -61,13 +61,22 @@ export class Staff {
 
   addMachine(m: { id: string; name: string; node?: string; cert_required?: boolean; cert_days?: number }): SignedEvent { return this.do('machine', 'add', m); }
   setRole(machine: string, member: string, role: MachineRole, on: boolean): SignedEvent {
-    const prev = on ? this.ledger.get<Role>(roleKey(machine, role, member))?.ver : undefined;
-    return this.do('machine', 'role', { machine, member, role, on, prev });
+    const r = this.ledger.get<Role>(roleKey(machine, role, member));
+    if (!on) {
+      if (r && !r.on) throw new LedgerError('INVALID_BODY', `member '${member}' is not a ${role} of '${machine}'`);
+      return this.do('machine', 'role', { machine, member, role, on });
+    }
+    return this.do('machine', 'role', { machine, member, role, on, prev: r?.ver, known: r?.revs.map((x) => x.ver) });
   }
   certify(machine: string, member: string, until?: number): SignedEvent {
-    return this.do('machine', 'certify', { machine, member, until, prev: this.ledger.get<Cert>(certKey(machine, member))?.ver });
+    const c = this.ledger.get<Cert>(certKey(machine, member));
+    return this.do('machine', 'certify', { machine, member, until, prev: c?.ver, known: c?.revs.map((x) => x.ver) });
   }
-  decertify(machine: string, member: string, reason?: string): SignedEvent { return this.do('machine', 'decertify', { machine, member, reason }); }
+  decertify(machine: string, member: string, reason?: string): SignedEvent {
+    const c = this.ledger.get<Cert>(certKey(machine, member));
+    if (c && !c.on) throw new LedgerError('INVALID_BODY', `member '${member}' holds no certificate for '${machine}'`);
+    return this.do('machine', 'decertify', { machine, member, reason });
+  }
   outOfService(machine: string, reason: string): SignedEvent { return this.do('machine', 'out', { machine, reason }); }
   backInService(machine: string): SignedEvent {
     return this.do('machine', 'in', { machine, prev: this.ledger.get<Machine>(machineKey(machine))?.ver });

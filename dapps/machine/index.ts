@@ -11,7 +11,7 @@ import type { Dapp, EventContext, StateReader } from '../../agent/ledger/dapp.ts
 import { reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';
 import { memberKey, type Member } from '../member/index.ts';
-import { idSchema, isAdmin, nameSchema, need, requireCurrent, stamp, verSchema, who, type Versioned } from '../shared/guards.ts';
+import { idSchema, isAdmin, knownSchema, nameSchema, need, requireCurrent, requireFollowsRevocations, revokeHistory, stamp, verSchema, who, type History, type Versioned } from '../shared/guards.ts';
 
 export const ROLES = ['trainer', 'maintainer'] as const;
 export type MachineRole = (typeof ROLES)[number];
@@ -27,8 +27,9 @@ export interface Machine extends Versioned {
   out: boolean;
   out_reason: string | null;
 }
-export interface Role extends Versioned { on: boolean }
-export interface Cert extends Versioned { on: boolean; until: number | null; trainer: string | null; by: string }
+/** `revs`: the withdrawals so far; a grant must follow every one of them (guards.ts). */
+export interface Role extends Versioned, History { on: boolean }
+export interface Cert extends Versioned, History { on: boolean; until: number | null; trainer: string | null; by: string }
 
 export const machineKey = (id: string): string => `machine/m/${id}`;
 export const roleKey = (machine: string, role: MachineRole, member: string): string => `machine/role/${machine}/${role}/${member}`;
@@ -51,7 +52,7 @@ function requireAdminOrMachineNode(ctx: EventContext, state: StateReader, machin
   if (!holdsRole(state, machine.id, role, actor)) reject('NOT_AUTHORIZED', `member '${actor}' is not a ${role} of machine '${machine.id}'`);
 }
 
-interface CertifyBody { machine: string; member: string; by?: string; until?: number; prev?: string }
+interface CertifyBody { machine: string; member: string; by?: string; until?: number; prev?: string; known?: string[] }
 
 export const machineDapp: Dapp = {
   name: 'machine',
@@ -82,40 +83,51 @@ export const machineDapp: Dapp = {
     },
     role: {
       // Grants and withdrawals of a role share one power type: role changes resolve before
-      // ordinary events (LEDGER.md lesson 2); a grant still cites what it supersedes.
+      // ordinary events (LEDGER.md lesson 2). A withdrawal always applies, even to a role another
+      // concurrent withdrawal already took away, and is remembered; a grant cites what it
+      // supersedes and lists the withdrawals it follows, all of them (as badges do: guards.ts).
       power: true,
-      schema: s.obj({ machine: idSchema, member: idSchema, role: s.oneOf(ROLES), on: s.bool(), prev: verSchema }),
-      validate(ctx, body: { machine: string; member: string; role: MachineRole; on: boolean; prev?: string }, state) {
+      schema: s.obj({ machine: idSchema, member: idSchema, role: s.oneOf(ROLES), on: s.bool(), prev: verSchema, known: knownSchema }),
+      validate(ctx, body: { machine: string; member: string; role: MachineRole; on: boolean; prev?: string; known?: string[] }, state) {
         if (!isAdmin(ctx.authorKey)) reject('NOT_AUTHORIZED', `only an admin may change who ${body.role === 'trainer' ? 'trains' : 'maintains'} a machine; ${who(ctx)} is not one`);
         need(state, machineKey(body.machine), `machine '${body.machine}'`);
         need(state, memberKey(body.member), `member '${body.member}'`);
         const r = state.get<Role>(roleKey(body.machine, body.role, body.member));
+        const what = `the ${body.role} role of '${body.member}' on '${body.machine}'`;
         if (body.on) {
           if (r?.on) reject('INVALID_BODY', `member '${body.member}' is already a ${body.role} of '${body.machine}'`);
-          requireCurrent(r, body.prev, `the ${body.role} role of '${body.member}' on '${body.machine}'`);
-        } else if (!r?.on) {
+          requireCurrent(r, body.prev, what);
+          requireFollowsRevocations(r, body.known, what);
+        } else if (!r) {
           reject('INVALID_BODY', `member '${body.member}' is not a ${body.role} of '${body.machine}'`);
         }
       },
       apply(ctx, body: { machine: string; member: string; role: MachineRole; on: boolean }, state) {
-        state.put(roleKey(body.machine, body.role, body.member), { on: body.on, ...stamp(ctx) } satisfies Role);
+        const key = roleKey(body.machine, body.role, body.member);
+        const r = state.get<Role>(key);
+        const revs = body.on ? (r?.revs ?? []) : revokeHistory(ctx, r).revs;
+        state.put(key, { on: body.on, revs, ...stamp(ctx) } satisfies Role);
       },
     },
     certify: {
-      schema: s.obj({ machine: idSchema, member: idSchema, by: s.opt(idSchema), until: s.opt(s.int(0, 2 ** 48)), prev: verSchema }),
+      schema: s.obj({ machine: idSchema, member: idSchema, by: s.opt(idSchema), until: s.opt(s.int(0, 2 ** 48)), prev: verSchema, known: knownSchema }),
       validate(ctx, body: CertifyBody, state) {
         const m = need<Machine>(state, machineKey(body.machine), `machine '${body.machine}'`);
         requireAdminOrMachineNode(ctx, state, m, 'trainer', body.by, 'certify a member');
         if (body.by !== undefined && body.by === body.member) reject('NOT_AUTHORIZED', `trainer '${body.by}' may not certify themselves`);
         const member = need<Member>(state, memberKey(body.member), `member '${body.member}'`);
         if (member.suspended) reject('INVALID_BODY', `member '${body.member}' is suspended`);
-        requireCurrent(state.get<Cert>(certKey(body.machine, body.member)), body.prev, `the certificate of '${body.member}' on '${body.machine}'`);
+        const c = state.get<Cert>(certKey(body.machine, body.member));
+        const what = `the certificate of '${body.member}' on '${body.machine}'`;
+        requireCurrent(c, body.prev, what);
+        requireFollowsRevocations(c, body.known, what);
       },
       apply(ctx, body: CertifyBody, state) {
         const m = state.get<Machine>(machineKey(body.machine))!;
         // Default expiry from the machine's policy, counted from the event's own clock.
         const until = body.until ?? (m.cert_days === null ? null : ctx.hlc.ms + m.cert_days * 86_400_000);
-        state.put(certKey(body.machine, body.member), { on: true, until, trainer: body.by ?? null, by: ctx.authorKey?.name ?? ctx.author, ...stamp(ctx) } satisfies Cert);
+        const revs = state.get<Cert>(certKey(body.machine, body.member))?.revs ?? [];
+        state.put(certKey(body.machine, body.member), { on: true, until, trainer: body.by ?? null, by: ctx.authorKey?.name ?? ctx.author, revs, ...stamp(ctx) } satisfies Cert);
       },
     },
     decertify: {
@@ -123,12 +135,12 @@ export const machineDapp: Dapp = {
       schema: s.obj({ machine: idSchema, member: idSchema, reason: s.opt(s.str(200)) }),
       validate(ctx, body: { machine: string; member: string }, state) {
         if (!isAdmin(ctx.authorKey)) reject('NOT_AUTHORIZED', `only an admin may withdraw a certificate; ${who(ctx)} is not one`);
-        const c = state.get<Cert>(certKey(body.machine, body.member));
-        if (!c?.on) reject('INVALID_BODY', `member '${body.member}' holds no certificate for '${body.machine}'`);
+        // Already withdrawn by a concurrent decertify: this one applies too (revocation wins).
+        if (!state.get<Cert>(certKey(body.machine, body.member))) reject('INVALID_BODY', `member '${body.member}' holds no certificate for '${body.machine}'`);
       },
       apply(ctx, body: { machine: string; member: string }, state) {
         const c = state.get<Cert>(certKey(body.machine, body.member))!;
-        state.put(certKey(body.machine, body.member), { ...c, on: false, ...stamp(ctx) } satisfies Cert);
+        state.put(certKey(body.machine, body.member), { ...c, on: false, revs: revokeHistory(ctx, c).revs, ...stamp(ctx) } satisfies Cert);
       },
     },
     out: {

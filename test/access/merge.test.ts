@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { listAnomalies } from '../../dapps/access/anomaly.ts';
 import { badgeKey, type Badge } from '../../dapps/badge/index.ts';
+import { certKey, roleKey, type Cert, type Role } from '../../dapps/machine/index.ts';
 import { memberKey, type Member } from '../../dapps/member/index.ts';
 import { PartitionSim } from './partition-sim.ts';
 import { badgeOf, uid } from './site.ts';
@@ -60,6 +61,45 @@ test('a re-grant counts only if it causally follows the revocation', twoSides((s
   sim.healAll();
   for (const n of sim.nodes) assert.equal(use(sim, n.i, 'm3').allow, true, `node ${n.i}`);
   sim.healAll();
+  sim.checkConverged();
+}));
+
+test('a trainer role withdrawn on both sides and granted again on one stays withdrawn until a grant follows both', twoSides((sim) => {
+  const [a, b] = [sim.nodes[0]!, sim.nodes[1]!];
+  const role = (n: { ledger: { get<T>(k: string): T | undefined } }): Role => n.ledger.get<Role>(roleKey('laser', 'trainer', 'm0'))!;
+  // The withdrawal folded first is the one the re-grant follows; the other, concurrent with the
+  // re-grant, takes away a role that is already off, and must still win over it.
+  later(sim);
+  a.admin.setRole('laser', 'm0', 'trainer', false);
+  later(sim);
+  b.admin.setRole('laser', 'm0', 'trainer', false);
+  later(sim);
+  a.admin.setRole('laser', 'm0', 'trainer', true); // follows only its own side's withdrawal
+  assert.equal(role(a).on, true);
+  sim.healAll();
+  for (const n of sim.nodes) assert.equal(role(n).on, false, `node ${n.i}: the grant did not follow the other withdrawal`);
+  assert.ok(sim.nodes[0]!.ledger.softFailed().some((f) => f.dapp === 'machine' && f.type === 'role'));
+  later(sim);
+  b.admin.setRole('laser', 'm0', 'trainer', true);
+  sim.healAll();
+  for (const n of sim.nodes) assert.equal(role(n).on, true, `node ${n.i}: a grant made after both counts`);
+  sim.checkConverged();
+}));
+
+test('a certificate withdrawn on both sides and given again on one stays withdrawn', twoSides((sim) => {
+  const [a, b] = [sim.nodes[0]!, sim.nodes[1]!];
+  later(sim);
+  a.admin.decertify('laser', 'm1', 'unsafe use');
+  later(sim);
+  b.admin.decertify('laser', 'm1');
+  later(sim);
+  a.admin.certify('laser', 'm1');
+  assert.equal(use(sim, 0, 'm1', 'machine:laser').reason, 'allowed');
+  sim.healAll();
+  for (const n of sim.nodes) {
+    assert.equal(n.ledger.get<Cert>(certKey('laser', 'm1'))!.on, false, `node ${n.i}`);
+    assert.equal(use(sim, n.i, 'm1', 'machine:laser').reason, 'not_certified', `node ${n.i}`);
+  }
   sim.checkConverged();
 }));
 
