@@ -142,8 +142,8 @@ export class AccessLog {
         const id = machine ?? resource.slice('machine:'.length);
         const by = str('member_id') ?? str('by');
         if (kind === 'machine.out_of_service') return item('machine', 'out', { machine: id, reason: str('reason') ?? 'tagged out at the machine', ...(by !== undefined && { by }) });
-        const prev = this.o.ledger.get<Machine>(machineKey(id))?.ver;
-        return item('machine', 'in', { machine: id, ...(by !== undefined && { by }), ...(prev !== undefined && { prev }) });
+        const m = this.o.ledger.get<Machine>(machineKey(id));
+        return item('machine', 'in', { machine: id, ...(by !== undefined && { by }), ...(m && { prev: m.ver, known: m.revs.map((r) => r.ver) }) });
       }
       default:
         throw new Error(`unknown kind '${kind}'`);

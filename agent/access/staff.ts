@@ -52,9 +52,13 @@ export class Staff {
   addDoor(d: { id: string; name: string; node?: string; fail?: 'secure' | 'safe'; rules?: Array<{ group: string; schedule?: string }> }): SignedEvent { return this.do('door', 'add', d); }
   updateDoor(d: { id: string; name?: string; node?: string; fail?: 'secure' | 'safe'; rules?: Array<{ group: string; schedule?: string }> }): SignedEvent { return this.do('door', 'update', d); }
   schedule(sc: { id: string; name?: string; tz: string; windows: Array<{ days: string[]; from: string; to: string }>; holidays?: string[] }): SignedEvent { return this.do('door', 'schedule', sc); }
-  lockdown(door: string, exempt?: string[], reason?: string): SignedEvent { return this.do('door', 'lockdown', { door, exempt, reason }); }
+  lockdown(door: string, exempt?: string[], reason?: string): SignedEvent {
+    if (this.ledger.get<Lockdown>(lockdownKey(door))?.on) throw new LedgerError('INVALID_BODY', `${door === '*' ? 'the site' : `door '${door}'`} is already in lockdown`);
+    return this.do('door', 'lockdown', { door, exempt, reason });
+  }
   liftLockdown(door: string): SignedEvent {
-    return this.do('door', 'lockdown.lift', { door, prev: this.ledger.get<Lockdown>(lockdownKey(door))?.ver });
+    const l = this.ledger.get<Lockdown>(lockdownKey(door));
+    return this.do('door', 'lockdown.lift', { door, prev: l?.ver, known: l?.revs.map((r) => r.ver) });
   }
   hold(door: string, from: number, to: number): SignedEvent { return this.do('door', 'hold', { door, from, to }); }
   cancelHold(door: string, hold?: string): SignedEvent { return this.do('door', 'hold.cancel', { door, hold }); }
@@ -77,8 +81,12 @@ export class Staff {
     if (c && !c.on) throw new LedgerError('INVALID_BODY', `member '${member}' holds no certificate for '${machine}'`);
     return this.do('machine', 'decertify', { machine, member, reason });
   }
-  outOfService(machine: string, reason: string): SignedEvent { return this.do('machine', 'out', { machine, reason }); }
+  outOfService(machine: string, reason: string): SignedEvent {
+    if (this.ledger.get<Machine>(machineKey(machine))?.out) throw new LedgerError('INVALID_BODY', `machine '${machine}' is already out of service`);
+    return this.do('machine', 'out', { machine, reason });
+  }
   backInService(machine: string): SignedEvent {
-    return this.do('machine', 'in', { machine, prev: this.ledger.get<Machine>(machineKey(machine))?.ver });
+    const m = this.ledger.get<Machine>(machineKey(machine));
+    return this.do('machine', 'in', { machine, prev: m?.ver, known: m?.revs.map((r) => r.ver) });
   }
 }

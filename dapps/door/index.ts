@@ -8,12 +8,13 @@
 import type { Dapp } from '../../agent/ledger/dapp.ts';
 import { reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';
-import { groupSchema, idSchema, nameSchema, need, requireAdmin, requireCurrent, stamp, verSchema, type Versioned } from '../shared/guards.ts';
+import { groupSchema, idSchema, knownSchema, nameSchema, need, requireAdmin, requireCurrent, requireFollowsRevocations, revokeHistory, stamp, verSchema, type History, type Versioned } from '../shared/guards.ts';
 import { checkTimeZone, checkWindows, DATE, DAYS, HHMM, type Schedule } from './schedule.ts';
 
 export interface AccessRule { group: string; schedule: string | null }
 export interface Door { id: string; name: string; node: string | null; fail: 'secure' | 'safe'; rules: AccessRule[] }
-export interface Lockdown extends Versioned { on: boolean; exempt: string[]; reason: string | null }
+/** `revs`: the lockdowns declared so far; a lift must follow every one (guards.ts). */
+export interface Lockdown extends Versioned, History { on: boolean; exempt: string[]; reason: string | null }
 export interface Hold { from: number; to: number; ev: string }
 
 export const doorKey = (id: string): string => `door/d/${id}`;
@@ -92,19 +93,22 @@ export const doorDapp: Dapp = {
       validate(ctx, body: { door: string }, state) {
         requireAdmin(ctx, 'declare a lockdown');
         if (body.door !== '*') need(state, doorKey(body.door), `door '${body.door}'`);
-        if (state.get<Lockdown>(lockdownKey(body.door))?.on) reject('INVALID_BODY', `${body.door === '*' ? 'the site' : `door '${body.door}'`} is already in lockdown`);
       },
+      // A lockdown always applies, also on top of a concurrent one (the later in the fold sets the
+      // exemptions and reason): otherwise a lift that followed only the first would end both.
       apply(ctx, body: { door: string; exempt?: string[]; reason?: string }, state) {
-        state.put(lockdownKey(body.door), { on: true, exempt: [...new Set(body.exempt ?? [])].sort(), reason: body.reason ?? null, ...stamp(ctx) } satisfies Lockdown);
+        const l = state.get<Lockdown>(lockdownKey(body.door));
+        state.put(lockdownKey(body.door), { on: true, exempt: [...new Set(body.exempt ?? [])].sort(), reason: body.reason ?? null, revs: revokeHistory(ctx, l).revs, ...stamp(ctx) } satisfies Lockdown);
       },
     },
     'lockdown.lift': {
-      schema: s.obj({ door: doorOrSite, prev: verSchema }),
-      validate(ctx, body: { door: string; prev?: string }, state) {
+      schema: s.obj({ door: doorOrSite, prev: verSchema, known: knownSchema }),
+      validate(ctx, body: { door: string; prev?: string; known?: string[] }, state) {
         requireAdmin(ctx, 'lift a lockdown');
         const l = state.get<Lockdown>(lockdownKey(body.door));
         if (!l?.on) reject('INVALID_BODY', `${body.door === '*' ? 'the site' : `door '${body.door}'`} is not in lockdown`);
         requireCurrent(l, body.prev, `the lockdown of ${body.door}`);
+        requireFollowsRevocations(l, body.known, `the lockdown of ${body.door}`);
       },
       apply(ctx, body: { door: string }, state) {
         const l = state.get<Lockdown>(lockdownKey(body.door))!;

@@ -16,7 +16,8 @@ import { idSchema, isAdmin, knownSchema, nameSchema, need, requireCurrent, requi
 export const ROLES = ['trainer', 'maintainer'] as const;
 export type MachineRole = (typeof ROLES)[number];
 
-export interface Machine extends Versioned {
+/** `revs`: the times it was taken out of service; putting it back must follow every one (guards.ts). */
+export interface Machine extends Versioned, History {
   id: string;
   name: string;
   node: string | null;
@@ -66,7 +67,7 @@ export const machineDapp: Dapp = {
       apply(ctx, body: { id: string; name: string; node?: string; cert_required?: boolean; cert_days?: number }, state) {
         state.put(machineKey(body.id), {
           id: body.id, name: body.name, node: body.node ?? null, cert_required: body.cert_required ?? true,
-          cert_days: body.cert_days ?? null, out: false, out_reason: null, ...stamp(ctx),
+          cert_days: body.cert_days ?? null, out: false, out_reason: null, revs: [], ...stamp(ctx),
         } satisfies Machine);
       },
     },
@@ -149,20 +150,22 @@ export const machineDapp: Dapp = {
       validate(ctx, body: { machine: string; by?: string }, state) {
         const m = need<Machine>(state, machineKey(body.machine), `machine '${body.machine}'`);
         requireAdminOrMachineNode(ctx, state, m, 'maintainer', body.by, 'take a machine out of service');
-        if (m.out) reject('INVALID_BODY', `machine '${body.machine}' is already out of service`);
       },
+      // A tag-out always applies, also on top of a concurrent one: otherwise putting the machine
+      // back after only the first would clear both.
       apply(ctx, body: { machine: string; reason: string }, state) {
         const m = state.get<Machine>(machineKey(body.machine))!;
-        state.put(machineKey(body.machine), { ...m, out: true, out_reason: body.reason, ...stamp(ctx) } satisfies Machine);
+        state.put(machineKey(body.machine), { ...m, out: true, out_reason: body.reason, revs: revokeHistory(ctx, m).revs, ...stamp(ctx) } satisfies Machine);
       },
     },
     in: {
-      schema: s.obj({ machine: idSchema, by: s.opt(idSchema), prev: verSchema }),
-      validate(ctx, body: { machine: string; by?: string; prev?: string }, state) {
+      schema: s.obj({ machine: idSchema, by: s.opt(idSchema), prev: verSchema, known: knownSchema }),
+      validate(ctx, body: { machine: string; by?: string; prev?: string; known?: string[] }, state) {
         const m = need<Machine>(state, machineKey(body.machine), `machine '${body.machine}'`);
         requireAdminOrMachineNode(ctx, state, m, 'maintainer', body.by, 'put a machine back in service');
         if (!m.out) reject('INVALID_BODY', `machine '${body.machine}' is in service`);
         requireCurrent(m, body.prev, `machine '${body.machine}'`);
+        requireFollowsRevocations(m, body.known, `machine '${body.machine}'`);
       },
       apply(ctx, body: { machine: string }, state) {
         const m = state.get<Machine>(machineKey(body.machine))!;

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { listAnomalies } from '../../dapps/access/anomaly.ts';
 import { badgeKey, type Badge } from '../../dapps/badge/index.ts';
-import { certKey, roleKey, type Cert, type Role } from '../../dapps/machine/index.ts';
+import { lockdownKey, type Lockdown } from '../../dapps/door/index.ts';
+import { certKey, machineKey, roleKey, type Cert, type Machine, type Role } from '../../dapps/machine/index.ts';
 import { memberKey, type Member } from '../../dapps/member/index.ts';
 import { PartitionSim } from './partition-sim.ts';
 import { badgeOf, uid } from './site.ts';
@@ -99,6 +100,42 @@ test('a certificate withdrawn on both sides and given again on one stays withdra
   for (const n of sim.nodes) {
     assert.equal(n.ledger.get<Cert>(certKey('laser', 'm1'))!.on, false, `node ${n.i}`);
     assert.equal(use(sim, n.i, 'm1', 'machine:laser').reason, 'not_certified', `node ${n.i}`);
+  }
+  sim.checkConverged();
+}));
+
+test('two concurrent lockdowns: a lift that follows only one of them does not end the other', twoSides((sim) => {
+  const [a, b] = [sim.nodes[0]!, sim.nodes[1]!];
+  later(sim);
+  a.admin.lockdown('front', [], 'drill');
+  later(sim);
+  b.admin.lockdown('front', [], 'intruder seen');
+  later(sim);
+  a.admin.liftLockdown('front'); // the drill is over; a has not heard of the intruder
+  sim.healAll();
+  for (const n of sim.nodes) {
+    assert.equal(n.ledger.get<Lockdown>(lockdownKey('front'))!.on, true, `node ${n.i}`);
+    assert.equal(use(sim, n.i, 'm2').reason, 'lockdown', `node ${n.i}`);
+  }
+  later(sim);
+  b.admin.liftLockdown('front');
+  sim.healAll();
+  for (const n of sim.nodes) assert.equal(n.ledger.get<Lockdown>(lockdownKey('front'))!.on, false, `node ${n.i}: a lift after both ends it`);
+  sim.checkConverged();
+}));
+
+test('a machine tagged out on both sides stays out when only one tag-out is cleared', twoSides((sim) => {
+  const [a, b] = [sim.nodes[0]!, sim.nodes[1]!];
+  later(sim);
+  a.admin.outOfService('laser', 'lens cracked');
+  later(sim);
+  b.admin.outOfService('laser', 'extraction fan dead');
+  later(sim);
+  a.admin.backInService('laser'); // the lens was replaced; the fan still is dead
+  sim.healAll();
+  for (const n of sim.nodes) {
+    assert.equal(n.ledger.get<Machine>(machineKey('laser'))!.out, true, `node ${n.i}`);
+    assert.equal(use(sim, n.i, 'm1', 'machine:laser').reason, 'out_of_service', `node ${n.i}`);
   }
   sim.checkConverged();
 }));
