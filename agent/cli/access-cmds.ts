@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccessService } from '../access/decide.ts';
-import { parseUid } from '../access/badge-hash.ts';
+import { readUid } from './staff-session.ts';
 import { importCsv } from '../access/csv-import.ts';
 import { REASONS } from '../access/reasons.ts';
 import { Signer } from '../ledger/crypto.ts';
@@ -35,8 +35,7 @@ function check(a: Args, out: Output): number {
   onlyFlags(a, ['data', 'uid', 'resource', 'at', 'json']);
   const resource = str(a, 'resource');
   if (!/^(?:door|machine):./.test(resource)) throw new UsageError(`--resource '${resource}' must be door:<id> or machine:<id>`);
-  let uid: Buffer;
-  try { uid = parseUid(str(a, 'uid')); } catch (e) { throw new UsageError(`--uid: ${(e as Error).message}`); }
+  const uid = readUid(a, 'uid');
   const at = a.flags.has('at') ? parseWhen(str(a, 'at'), 'at') : new Date();
   const l = openLedger(a);
   try {
@@ -146,7 +145,7 @@ export const accessCommands: Command[] = [{
   subcommands: ['check', 'log', 'anomalies', 'import'],
   booleans: ['csv'],
   help: `usage: gdo access <check|log|anomalies|import> [--data DIR] [--json]
-  check --uid HEX --resource door:ID|machine:ID [--at ISO-TIME]
+  check --uid HEX|- --resource door:ID|machine:ID [--at ISO-TIME]   (- reads the UID from standard input)
         what the ledger decides for that card there and then, with the reason and the rule that
         matched (exit 0 allow, 1 deny). The UID is hashed with the site secret and never shown.
   log [--limit N] [--member ID] [--resource R] [--kind decision|alarm|note|session] [--since ISO] [--csv]

@@ -95,8 +95,8 @@ export const badgeCommands: Command[] = [{
 HEX is the card UID as a reader prints it: 4 to 10 bytes in hex, ':' or spaces allowed (04:a2:19:c3).
 It is hashed with the site secret (DIR/site-secret) at once: the ledger, the output and the logs only
 ever hold the hash. HASH is a hash prefix as gdo badge list shows it (at least 8 hex digits), for a
-card whose UID is not at hand. A UID typed on the command line stays in the shell history; clear it
-there if that matters.
+card whose UID is not at hand. HEX may be '-': the UID is then read from standard input, one line,
+as a USB desk reader types it, and stays out of the shell history.
 ${COMMON_HELP}`,
   run(sub, a, out) {
     switch (sub) {

@@ -2,6 +2,7 @@
 // ledger, the operator's key, the site secret that turns a typed card UID into the badge hash the
 // ledger knows, and small formatting helpers. A UID lives only in argv and in the hash call: it is
 // never printed, logged or stored (issue 6, "CLI"; agent/access/badge-hash.ts).
+import { readSync } from 'node:fs';
 import { join } from 'node:path';
 import { badgeHash, parseUid } from '../access/badge-hash.ts';
 import { Staff } from '../access/staff.ts';
@@ -62,11 +63,41 @@ export function siteSecret(a: Args, l: Ledger): Buffer {
 }
 
 /** The card UID in option `flag`, checked before any passphrase prompt. Never echoed, even when malformed. */
+/**
+ * A card UID from --FLAG HEX, or with `--FLAG -` one line of standard input: what a USB desk
+ * reader types, or the operator, so the UID stays out of the shell's history. Neither the UID
+ * nor a near miss of one is ever repeated in an error.
+ */
 export function readUid(a: Args, flag: string): Buffer {
-  const text = str(a, flag);
+  let text = str(a, flag);
+  if (text === '-') {
+    if (process.stdin.isTTY) process.stderr.write(`${flag}: present the card to the desk reader (or type its UID), then Enter: `);
+    text = readLineFromStdin();
+    if (text === '') throw new UsageError(`--${flag} -: no card UID on standard input`);
+  }
   try { return parseUid(text); } catch {
     throw new UsageError(`--${flag} is not a card UID (4 to 10 bytes in hex, e.g. 04:a2:19:c3)`);
   }
+}
+
+/** The first line of standard input, read synchronously (the CLI reads nothing else from it). */
+function readLineFromStdin(): string {
+  const chunk = Buffer.alloc(256);
+  let line = '';
+  for (;;) {
+    let n: number;
+    try { n = readSync(0, chunk, 0, chunk.length, null); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue; // a non-blocking terminal: try again
+      if ((e as NodeJS.ErrnoException).code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    line += chunk.toString('utf8', 0, n);
+    const nl = line.search(/[\r\n]/);
+    if (nl >= 0) { line = line.slice(0, nl); break; }
+    if (line.length > 256) break; // no UID is this long; parseUid refuses it
+  }
+  return line.trim();
 }
 
 /** The badge hash the ledger knows for a UID; the UID's bytes are wiped once hashed. */

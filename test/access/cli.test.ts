@@ -16,6 +16,8 @@ import { readKeyFile } from '../../agent/cli/keyfile.ts';
 const main = new URL('../../agent/cli/main.ts', import.meta.url).pathname;
 const env = { ...process.env, GDO_PASSPHRASE: 'correct horse battery staple' };
 const gdo = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8', env });
+/** With `input` on standard input, as a USB desk reader types a card's UID. */
+const gdoIn = (input: string, ...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8', env, input });
 
 test('gdo access: import a CSV, check badges, read the log as CSV, list anomalies', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gdo-cli-access-'));
@@ -45,8 +47,18 @@ test('gdo access: import a CSV, check badges, read the log as CSV, list anomalie
 
     const bad = gdo('access', 'check', '--uid', 'zz', '--resource', 'door:front', '--data', dir);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /^gdo: --uid: not a card UID/);
+    assert.match(bad.stderr, /^gdo: --uid is not a card UID/);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
+    // --uid -: the UID comes from standard input (a desk reader types it), never the command line.
+    const typed = gdoIn('04:A2:19:C3:11:22:33\r\n', 'access', 'check', '--uid', '-', '--resource', 'door:front', '--data', dir, '--json');
+    assert.equal(typed.status, 0, typed.stderr);
+    assert.equal((JSON.parse(typed.stdout) as { memberId: string }).memberId, 'alice');
+    const nothing = gdoIn('', 'access', 'check', '--uid', '-', '--resource', 'door:front', '--data', dir);
+    assert.equal(nothing.status, 2);
+    assert.match(nothing.stderr, /^gdo: --uid -: no card UID on standard input/);
+    const typo = gdoIn('07:b3:5d:c3:11:22:3x\n', 'access', 'check', '--uid', '-', '--resource', 'door:front', '--data', dir);
+    assert.equal(typo.status, 2);
+    assert.ok(!typo.stderr.includes('07:b3:5d'), 'a near miss of a UID is not repeated');
 
     const badCsv = join(dir, 'bad.csv');
     writeFileSync(badCsv, 'id,name,badge\ncarol,Carol,04:a2:19:c3:11:22:33\n');
