@@ -21,6 +21,8 @@ export const benchDapp: Dapp = {
   },
 };
 export const benchDapps = [orgDapp, benchDapp];
+/** Where a ledger's writer thread loads the bench's dapps from (Ledger.open's writerDapps). */
+export const BENCH_DAPPS = { module: new URL('./fixtures.ts', import.meta.url).href, export: 'benchDapps' };
 
 export const signer = (name: string): Signer => new Signer(keyPairFromSeed(createHash('sha256').update(`gdo bench ${name}`).digest()));
 

@@ -3,10 +3,10 @@
 //   argv[2]: {"db", "url", "org", "name"}
 import { Ledger } from '../agent/ledger/ledger.ts';
 import { SyncNode } from '../agent/sync/sync-node.ts';
-import { benchDapps } from './fixtures.ts';
+import { BENCH_DAPPS, benchDapps } from './fixtures.ts';
 
 const cfg = JSON.parse(process.argv[2]!) as { db: string; url: string; org: string; name: string };
-const ledger = Ledger.open({ path: cfg.db, dapps: benchDapps, checkpoint: 'worker', writer: 'worker', writerDapps: { module: new URL('./fixtures.ts', import.meta.url).href, export: 'benchDapps' } });
+const ledger = Ledger.open({ path: cfg.db, dapps: benchDapps, checkpoint: 'worker', writer: 'worker', writerDapps: BENCH_DAPPS });
 const node = new SyncNode({ ledger, url: cfg.url, orgId: cfg.org, nodeName: cfg.name, autoSync: false, reconnectPeriodMs: 200 });
 await node.start();
 await node.waitConnected();

@@ -21,7 +21,7 @@ import { Ledger } from '../agent/ledger/ledger.ts';
 import { SyncNode } from '../agent/sync/sync-node.ts';
 import type { SyncCounters } from '../agent/sync/options.ts';
 import { startMosquitto } from '../test/helpers/mosquitto.ts';
-import { benchDapps, EventFactory, signer } from './fixtures.ts';
+import { BENCH_DAPPS, benchDapps, EventFactory, signer } from './fixtures.ts';
 import type { Metric } from './metric.ts';
 
 export interface SyncBenchOptions {
@@ -32,9 +32,6 @@ export interface SyncBenchOptions {
   /** How far behind the third node (linear catch-up) starts. Default 10,000. */
   behind?: number;
 }
-
-/** Where the ledger's writer thread loads the bench's dapps from. */
-export const BENCH_DAPPS = { module: new URL('./fixtures.ts', import.meta.url).href, export: 'benchDapps' };
 
 const defaultDecide = (l: Ledger): unknown => l.get('bench/4242');
 

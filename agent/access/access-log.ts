@@ -6,6 +6,7 @@ import type { Json } from '../ledger/canonical-json.ts';
 import type { Signer } from '../ledger/crypto.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { certKey, type Cert, machineKey, type Machine } from '../../dapps/machine/index.ts';
+import { follows } from '../../dapps/shared/guards.ts';
 import type { AccessService } from './decide.ts';
 
 export interface LogItem { dapp: string; type: string; body: Json }
@@ -135,7 +136,7 @@ export class AccessLog {
         const trainer = str('trainer_id');
         if (member === undefined || trainer === undefined) throw new Error('certification without trainer and member');
         const c = this.o.ledger.get<Cert>(certKey(id, member));
-        return item('machine', 'certify', { machine: id, member, by: trainer, ...(c && { prev: c.ver, known: c.revs.map((r) => r.ver) }) });
+        return item('machine', 'certify', { machine: id, member, by: trainer, ...follows(c) });
       }
       case 'machine.out_of_service':
       case 'machine.in_service': {
@@ -143,7 +144,7 @@ export class AccessLog {
         const by = str('member_id') ?? str('by');
         if (kind === 'machine.out_of_service') return item('machine', 'out', { machine: id, reason: str('reason') ?? 'tagged out at the machine', ...(by !== undefined && { by }) });
         const m = this.o.ledger.get<Machine>(machineKey(id));
-        return item('machine', 'in', { machine: id, ...(by !== undefined && { by }), ...(m && { prev: m.ver, known: m.revs.map((r) => r.ver) }) });
+        return item('machine', 'in', { machine: id, ...(by !== undefined && { by }), ...follows(m) });
       }
       default:
         throw new Error(`unknown kind '${kind}'`);

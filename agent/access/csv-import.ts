@@ -10,6 +10,7 @@ import type { Signer } from '../ledger/crypto.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { badgeKey, type Badge } from '../../dapps/badge/index.ts';
 import { memberKey, type Member } from '../../dapps/member/index.ts';
+import { follows } from '../../dapps/shared/guards.ts';
 import type { Json } from '../ledger/canonical-json.ts';
 import { badgeHash, parseUid } from './badge-hash.ts';
 
@@ -88,7 +89,7 @@ export function planCsvImport(ledger: Ledger, text: string, secret: Buffer): { i
       const b = ledger.get<Badge>(badgeKey(hash));
       if (b && !b.revoked && b.member === id) continue;
       if (b && !b.revoked) throw new CsvImportError(line, `badge is already assigned to member '${b.member}'`);
-      items.push({ dapp: 'badge', type: 'assign', body: { badge: hash, member: id, ...(b && { prev: b.ver, known: b.revs.map((r) => r.ver) }) } });
+      items.push({ dapp: 'badge', type: 'assign', body: { badge: hash, member: id, ...follows(b) } });
       lines.push(line);
       summary.badges_assigned++;
     }

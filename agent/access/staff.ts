@@ -10,6 +10,7 @@ import { badgeKey, type Badge } from '../../dapps/badge/index.ts';
 import { lockdownKey, type Lockdown } from '../../dapps/door/index.ts';
 import { certKey, machineKey, roleKey, type Cert, type Machine, type MachineRole, type Role } from '../../dapps/machine/index.ts';
 import { memberKey, type Member } from '../../dapps/member/index.ts';
+import { follows } from '../../dapps/shared/guards.ts';
 
 export function act(l: Ledger, signer: Signer, dapp: string, type: string, body: Record<string, Json | undefined>, now?: number): SignedEvent {
   const clean = JSON.parse(JSON.stringify(body)) as Json;
@@ -32,13 +33,13 @@ export class Staff {
   }
   reinstate(id: string): SignedEvent {
     const m = this.ledger.get<Member>(memberKey(id));
-    return this.do('member', 'reinstate', { id, prev: m?.ver, known: m?.revs.map((r) => r.ver) });
+    return this.do('member', 'reinstate', { id, ...follows(m) });
   }
 
   /** `badge` is the keyed hash (agent/access/badge-hash.ts), never the UID. */
   assignBadge(badge: string, member: string): SignedEvent {
     const b = this.ledger.get<Badge>(badgeKey(badge));
-    return this.do('badge', 'assign', { badge, member, prev: b?.ver, known: b?.revs.map((r) => r.ver) });
+    return this.do('badge', 'assign', { badge, member, ...follows(b) });
   }
   revokeBadge(badge: string, reason?: string): SignedEvent {
     if (this.ledger.get<Badge>(badgeKey(badge))?.revoked) throw new LedgerError('INVALID_BODY', `badge ${badge.slice(0, 8)} is already revoked`);
@@ -46,7 +47,7 @@ export class Staff {
   }
   replaceBadge(old: string, badge: string): SignedEvent {
     const b = this.ledger.get<Badge>(badgeKey(badge));
-    return this.do('badge', 'replace', { old, badge, prev: b?.ver, known: b?.revs.map((r) => r.ver) });
+    return this.do('badge', 'replace', { old, badge, ...follows(b) });
   }
 
   addDoor(d: { id: string; name: string; node?: string; fail?: 'secure' | 'safe'; rules?: Array<{ group: string; schedule?: string }> }): SignedEvent { return this.do('door', 'add', d); }
@@ -58,7 +59,7 @@ export class Staff {
   }
   liftLockdown(door: string): SignedEvent {
     const l = this.ledger.get<Lockdown>(lockdownKey(door));
-    return this.do('door', 'lockdown.lift', { door, prev: l?.ver, known: l?.revs.map((r) => r.ver) });
+    return this.do('door', 'lockdown.lift', { door, ...follows(l) });
   }
   hold(door: string, from: number, to: number): SignedEvent { return this.do('door', 'hold', { door, from, to }); }
   cancelHold(door: string, hold?: string): SignedEvent { return this.do('door', 'hold.cancel', { door, hold }); }
@@ -70,11 +71,11 @@ export class Staff {
       if (r && !r.on) throw new LedgerError('INVALID_BODY', `member '${member}' is not a ${role} of '${machine}'`);
       return this.do('machine', 'role', { machine, member, role, on });
     }
-    return this.do('machine', 'role', { machine, member, role, on, prev: r?.ver, known: r?.revs.map((x) => x.ver) });
+    return this.do('machine', 'role', { machine, member, role, on, ...follows(r) });
   }
   certify(machine: string, member: string, until?: number): SignedEvent {
     const c = this.ledger.get<Cert>(certKey(machine, member));
-    return this.do('machine', 'certify', { machine, member, until, prev: c?.ver, known: c?.revs.map((x) => x.ver) });
+    return this.do('machine', 'certify', { machine, member, until, ...follows(c) });
   }
   decertify(machine: string, member: string, reason?: string): SignedEvent {
     const c = this.ledger.get<Cert>(certKey(machine, member));
@@ -87,6 +88,6 @@ export class Staff {
   }
   backInService(machine: string): SignedEvent {
     const m = this.ledger.get<Machine>(machineKey(machine));
-    return this.do('machine', 'in', { machine, prev: m?.ver, known: m?.revs.map((r) => r.ver) });
+    return this.do('machine', 'in', { machine, ...follows(m) });
   }
 }

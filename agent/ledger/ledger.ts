@@ -15,7 +15,7 @@ import { runEvent } from './run-event.ts';
 import { formatStateHash, updateStateHash, type Val } from './state.ts';
 import { Store, type EventRow } from './store.ts';
 import { LedgerWriter } from './writer.ts';
-import { dappSignature, unpack, type IngestReply } from './writer-wire.ts';
+import { addStats, dappSignature, unpack, type IngestReply } from './writer-wire.ts';
 import type { Json } from './canonical-json.ts';
 
 /** Parsed state values kept for get(): enough for a door's members, badges and rules. */
@@ -278,30 +278,8 @@ export class Ledger {
     return { ev, key, idx };
   }
 
-  /** Ingests with signatures checked on this thread: for single live events, and in the writer thread. */
-  ingest(raws: Buffer[], opts: IngestOptions = {}): IngestResult[] {
-    const out: IngestResult[] = new Array(raws.length);
-    const ready: Prepared[] = [];
-    const seenKeys = new Set<string>();
-    raws.forEach((raw, i) => {
-      const p = this.prepare(raw, i, out);
-      if (!p) return;
-      if (seenKeys.has(p.key)) { out[i] = { status: 'duplicate', id: p.key }; return; }
-      seenKeys.add(p.key);
-      if (!verifyNative(p.ev.author, signingBytes(unsignedPart(p.ev)), p.ev.sig)) {
-        out[i] = { status: 'rejected', id: p.key, code: 'BAD_SIGNATURE', message: `signature of event ${p.key.slice(0, 12)} does not verify for author ${hex(p.ev.author).slice(0, 12)}` };
-        return;
-      }
-      ready.push(p);
-    });
-    this.commit(ready, out, opts.atomic ?? false, opts.durable ?? true);
-    return out;
-  }
-
-  /** Ingests a batch with signatures verified on libuv's thread pool (catch-up, bundles). */
-  async ingestAsync(raws: Buffer[], opts: IngestOptions = {}): Promise<IngestResult[]> {
-    if (this.writer) return this.ingestInWriter(raws, opts);
-    const out: IngestResult[] = new Array(raws.length);
+  /** Stateless checks of a whole batch; an event listed twice is a duplicate the second time. */
+  private prepareBatch(raws: Buffer[], out: IngestResult[]): Prepared[] {
     const prepared: Prepared[] = [];
     const seenKeys = new Set<string>();
     raws.forEach((raw, i) => {
@@ -311,12 +289,34 @@ export class Ledger {
       seenKeys.add(p.key);
       prepared.push(p);
     });
-    const oks = await Promise.all(prepared.map((p) => verifyNativeAsync(p.ev.author, signingBytes(unsignedPart(p.ev)), p.ev.sig)));
-    const ready = prepared.filter((p, j) => {
+    return prepared;
+  }
+
+  /** Keeps the events whose signature verified; the others are rejected in `out`. */
+  private verified(prepared: Prepared[], oks: boolean[], out: IngestResult[]): Prepared[] {
+    return prepared.filter((p, j) => {
       if (oks[j]) return true;
       out[p.idx] = { status: 'rejected', id: p.key, code: 'BAD_SIGNATURE', message: `signature of event ${p.key.slice(0, 12)} does not verify for author ${hex(p.ev.author).slice(0, 12)}` };
       return false;
     });
+  }
+
+  /** Ingests with signatures checked on this thread: for single live events, and in the writer thread. */
+  ingest(raws: Buffer[], opts: IngestOptions = {}): IngestResult[] {
+    const out: IngestResult[] = new Array(raws.length);
+    const prepared = this.prepareBatch(raws, out);
+    const ready = this.verified(prepared, prepared.map((p) => verifyNative(p.ev.author, signingBytes(unsignedPart(p.ev)), p.ev.sig)), out);
+    this.commit(ready, out, opts.atomic ?? false, opts.durable ?? true);
+    return out;
+  }
+
+  /** Ingests a batch with signatures verified on libuv's thread pool (catch-up, bundles), or in the writer thread. */
+  async ingestAsync(raws: Buffer[], opts: IngestOptions = {}): Promise<IngestResult[]> {
+    if (this.writer) return this.ingestInWriter(raws, opts);
+    const out: IngestResult[] = new Array(raws.length);
+    const prepared = this.prepareBatch(raws, out);
+    const oks = await Promise.all(prepared.map((p) => verifyNativeAsync(p.ev.author, signingBytes(unsignedPart(p.ev)), p.ev.sig)));
+    const ready = this.verified(prepared, oks, out);
     if (this.closed) throw new Error('ledger closed during ingest');
     this.commit(ready, out, opts.atomic ?? false, opts.durable ?? true);
     return out;
@@ -327,10 +327,7 @@ export class Ledger {
     const reply: IngestReply = await this.writer!.ingest(raws, opts.atomic ?? false, opts.durable ?? true);
     if (this.closed) return reply.results;
     this.refresh();
-    this.stats.linear += reply.stats.linear;
-    this.stats.merges += reply.stats.merges;
-    this.stats.mergedEvents += reply.stats.mergedEvents;
-    this.stats.refolded += reply.stats.refolded;
+    addStats(this.stats, reply.stats);
     if (reply.kinds.length && this.onAppend) {
       const ids = Buffer.from(reply.ids.buffer, reply.ids.byteOffset, reply.ids.byteLength);
       const events: AppendedEvent[] = unpack(reply.appended).map((raw, i) => ({ id: ids.subarray(32 * i, 32 * i + 32), raw, dapp: reply.kinds[i]![0], type: reply.kinds[i]![1] }));

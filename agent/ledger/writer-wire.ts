@@ -29,9 +29,19 @@ export interface IngestReply {
   appended: Packed;
   ids: Uint8Array;
   kinds: Array<[string, string]>;
-  stats: { linear: number; merges: number; mergedEvents: number; refolded: number };
+  /** What Ledger.stats counted for this batch. */
+  stats: LedgerStats;
 }
-export type WriterReply = IngestReply | { id: number; error: string } | { ready: true } | { fatal: string };
+export type WriterReply = IngestReply | { id: number; error: string } | { fatal: string };
+
+export interface LedgerStats { linear: number; merges: number; mergedEvents: number; refolded: number }
+const STAT_KEYS = ['linear', 'merges', 'mergedEvents', 'refolded'] as const;
+
+/** `into` += `plus` - `minus`, counter by counter. */
+export function addStats(into: LedgerStats, plus: LedgerStats, minus?: LedgerStats): LedgerStats {
+  for (const k of STAT_KEYS) into[k] += plus[k] - (minus?.[k] ?? 0);
+  return into;
+}
 
 export function pack(raws: Uint8Array[]): Packed {
   const ends: number[] = [];

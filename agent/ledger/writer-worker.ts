@@ -10,7 +10,7 @@ import { allDapps } from '../dapps.ts';
 import type { Dapp } from './dapp.ts';
 import type { AppendedEvent } from './event.ts';
 import { Ledger } from './ledger.ts';
-import { dappSignature, pack, unpack, type WriterInit, type WriterReply, type WriterRequest } from './writer-wire.ts';
+import { addStats, dappSignature, pack, unpack, type WriterInit, type WriterReply, type WriterRequest } from './writer-wire.ts';
 
 const port = parentPort!;
 const send = (m: WriterReply): void => port.postMessage(m);
@@ -47,10 +47,9 @@ async function handle(ledger: Ledger, m: WriterRequest): Promise<void> {
     const results = ledger.ingest(unpack(m.events), { atomic: m.atomic, durable: m.durable });
     const ids = new Uint8Array(32 * appended.length);
     appended.forEach((e, i) => ids.set(e.id, 32 * i));
-    const s = ledger.stats;
     send({
       id: m.id, results, appended: pack(appended.map((e) => e.raw)), ids, kinds: appended.map((e) => [e.dapp, e.type]),
-      stats: { linear: s.linear - before.linear, merges: s.merges - before.merges, mergedEvents: s.mergedEvents - before.mergedEvents, refolded: s.refolded - before.refolded },
+      stats: addStats({ linear: 0, merges: 0, mergedEvents: 0, refolded: 0 }, ledger.stats, before),
     });
   } catch (e) {
     send({ id: m.id, error: (e as Error).message });
@@ -64,7 +63,7 @@ try { setPriority(10); } catch { /* not permitted: run at the agent's priority *
 // Requests are taken from the start (the port queues nothing for a listener added late) and run
 // one at a time, in order, once the ledger is open: each is a transaction of its own.
 const ready = open(workerData as WriterInit);
-ready.then(() => send({ ready: true }), (e: unknown) => { send({ fatal: (e as Error).message }); process.exit(1); });
+ready.catch((e: unknown) => { send({ fatal: (e as Error).message }); process.exit(1); });
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (m: WriterRequest) => {
   chain = chain.then(async () => handle(await ready, m)).catch((e: unknown) => send({ id: m.id, error: (e as Error).message }));

@@ -20,19 +20,16 @@ interface Waiter { resolve(r: IngestReply): void; reject(e: Error): void; owner:
  * Where the thread's code is: next to this module when running from source (TypeScript through
  * tsx, registered in the thread too), dist/ledger-writer.js when bundled (scripts/build.mjs).
  */
-function workerEntry(): { file: string | URL; evalCode?: string } {
+function workerEntry(): { code: string; eval: boolean } {
   const self = fileURLToPath(import.meta.url);
   if (self.endsWith('.ts')) {
     const entry = pathToFileURL(join(dirname(self), 'writer-worker.ts')).href;
     const tsx = import.meta.resolve('tsx/esm/api');
-    return {
-      file: '',
-      evalCode: `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`,
-    };
+    return { code: `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, eval: true };
   }
   for (const dir of [dirname(self), dirname(dirname(self))]) {
     const f = join(dir, 'ledger-writer.js');
-    if (existsSync(f)) return { file: f };
+    if (existsSync(f)) return { code: f, eval: false };
   }
   throw new Error(`ledger-writer.js not found next to ${self}: the bundle is incomplete`);
 }
@@ -94,10 +91,7 @@ export class LedgerWriter {
   }
 
   private spawn(): Worker {
-    const entry = this.entry;
-    const w = entry.evalCode !== undefined
-      ? new Worker(entry.evalCode, { eval: true, workerData: this.init })
-      : new Worker(entry.file, { workerData: this.init });
+    const w = new Worker(this.entry.code, { eval: this.entry.eval, workerData: this.init });
     this.stats.starts++;
     this.worker = w;
     this.lastError = '';
@@ -117,7 +111,6 @@ export class LedgerWriter {
   }
 
   private onMessage(m: WriterReply): void {
-    if ('ready' in m) return;
     if ('fatal' in m) { this.lastError = m.fatal; return; }
     const h = this.waiting.get(m.id);
     if (!h) return;

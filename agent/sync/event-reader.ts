@@ -3,6 +3,7 @@
 // catch-up never holds the event loop for long (decisions first: issue 5).
 import type { Statement } from 'better-sqlite3';
 import type { Ledger } from '../ledger/ledger.ts';
+import { nextTurn } from './next-turn.ts';
 
 export interface ReaderOptions {
   /**
@@ -41,7 +42,7 @@ export class EventReader {
     this.byRange = db.prepare('SELECT hlc_ms, hlc_c, id, raw FROM events WHERE id >= ? AND id < ? LIMIT 2');
     this.fromPrefix = db.prepare('SELECT hlc_ms, hlc_c, id, raw FROM events WHERE id >= ? LIMIT 2');
     this.slice = opts.slice ?? 32;
-    this.pause = opts.pause ?? (() => new Promise<void>((r) => setImmediate(r)));
+    this.pause = opts.pause ?? nextTurn;
   }
 
   /**

@@ -5,6 +5,7 @@
 // is why chunks are small there. The queue is bounded in bytes.
 import type { IngestResult, Ledger } from '../ledger/ledger.ts';
 import { decodeEvent, depsOf, hex } from '../ledger/event.ts';
+import { nextTurn } from './next-turn.ts';
 
 export interface IngestQueueOptions {
   /**
@@ -48,7 +49,7 @@ export class IngestQueue {
     this.chunk = opts.chunk ?? (ledger.ingestsInThread ? 256 : 16);
     this.mergeChunk = Math.max(this.chunk, opts.mergeChunk ?? 1024);
     this.maxQueued = opts.maxQueuedBytes ?? 64 * 1024 * 1024;
-    this.pause = opts.pause ?? (() => new Promise<void>((r) => setImmediate(r)));
+    this.pause = opts.pause ?? nextTurn;
   }
 
   get queuedBytes(): number { return this.queued; }

@@ -16,6 +16,7 @@ import { SUM_WORDS, addId, fingerprintOf, subtractSums } from './rbsr/fingerprin
 import type { Bound, Item } from './rbsr/item.ts';
 import type { ItemSource } from './rbsr/item-source.ts';
 import { addSums, compareKeys, compareToBound } from './item-keys.ts';
+import { nextTurn } from './next-turn.ts';
 
 export interface LedgerItemSourceOptions {
   /** Items per block after a split; a block splits when it reaches twice this. Default 128. */
@@ -84,7 +85,7 @@ export class LedgerItemSource implements ItemSource {
    */
   async load(opts: { sliceRows?: number; pause?: () => Promise<void>; warmBlocks?: number } = {}): Promise<void> {
     const slice = opts.sliceRows ?? 4096;
-    const pause = opts.pause ?? (() => new Promise<void>((r) => setImmediate(r)));
+    const pause = opts.pause ?? nextTurn;
     this.loaded = false;
     this.blocks = [];
     this.total = 0;

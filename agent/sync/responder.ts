@@ -6,8 +6,7 @@ import { Reconciler, type ReconcilerOptions } from './rbsr/reconciler.ts';
 import type { LedgerItemSource } from './ledger-source.ts';
 import type { EventReader } from './event-reader.ts';
 import { encodeResponse, packEvents, type SyncMessage } from './messages.ts';
-
-const yieldTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+import { nextTurn } from './next-turn.ts';
 
 type Request = Extract<SyncMessage, { type: 'request' }>;
 
@@ -43,7 +42,7 @@ export async function serveRequest(d: ResponderDeps, msg: Request): Promise<Serv
   for (const payload of packEvents(msg.session, raws, d.maxEventsMessageBytes)) {
     // One payload per turn of the event loop: a catch-up of thousands of events is encoded and
     // handed to the socket between decisions, not in one go.
-    if (messages > 0) await yieldTurn();
+    if (messages > 0) await nextTurn();
     if (d.stopped() || !d.send(payload)) return { events: 0, messages };
     messages++;
   }

@@ -24,6 +24,7 @@ import {
 import {
   resolveLimits, silentLogger, type SyncCounters, type SyncLimits, type SyncLogger, type SyncNodeOptions, type SyncStatus,
 } from './options.ts';
+import { nextTurn } from './next-turn.ts';
 
 export type { SessionOutcome } from './initiator.ts';
 
@@ -237,7 +238,7 @@ export class SyncNode {
       await this.ingest.idle();
       await this.serveChain;
       if (this.running) await this.running.done;
-      await new Promise<void>((r) => setImmediate(r));
+      await nextTurn();
       quiet = this.running || this.sessionQueue.length > 0 || this.serving > 0 || this.deferred > 0 || this.ingest.busy ? 0 : quiet + 1;
     }
   }
@@ -668,7 +669,7 @@ export class SyncNode {
         let first = true;
         for (const payload of packEvents(s.session, raws, this.limits.maxEventsMessageBytes)) {
           // One payload per turn of the event loop (see responder.ts).
-          if (!first) await new Promise((r) => setImmediate(r));
+          if (!first) await nextTurn();
           first = false;
           if (this.state !== 'running') return;
           this.sendTo(peer, payload);

@@ -44,6 +44,11 @@ export function requireFollowsRevocations(rec: History | undefined, known: reado
 
 export const knownSchema = s.opt(s.list(s.hex(32), 16));
 
+/** What a grant of `rec` cites: the version it supersedes and the revocations it follows (none for a new record). */
+export function follows(rec: (Versioned & History) | undefined): { prev?: string; known?: string[] } {
+  return rec ? { prev: rec.ver, known: rec.revs.map((r) => r.ver) } : {};
+}
+
 export function revokeHistory(ctx: EventContext, h: Partial<History> | undefined): History {
   return { revs: [...(h?.revs ?? []), { ver: ctx.id, at: ctx.hlc }].slice(-MAX_REVS) };
 }

@@ -15,7 +15,7 @@ import { Topics } from '../../agent/sync/topics.ts';
 import { collectEnrolmentRequests, publishEnrolmentRequest } from '../../agent/sync/enrol-topic.ts';
 import type { Ledger } from '../../agent/ledger/ledger.ts';
 import { signerFor } from '../ledger/helpers.ts';
-import { BROKER_KINDS, OrgFixture, ingestAll, startBroker, syncNode, tempDir, waitFor, type TestBroker, type TempDir } from './helpers.ts';
+import { BROKER_KINDS, OrgFixture, closeClient as close, collectUntil, ingestAll, startBroker, syncNode, tempDir, waitFor, type TestBroker, type TempDir } from './helpers.ts';
 
 const SECRET = Buffer.alloc(32, 0x5a);
 
@@ -118,22 +118,6 @@ async function connect(b: TestBroker, username?: string, password?: string): Pro
   return mqtt.connectAsync(b.url, { reconnectPeriod: 0, connectTimeout: 5000, ...(username ? { username } : {}), ...(password ? { password } : {}) }, false);
 }
 
-/** Waits for `marker` on a subscribed client, collecting whatever arrived before it. */
-function collectUntil(c: mqtt.MqttClient, marker: string): Promise<string[]> {
-  const got: string[] = [];
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`marker ${marker} never arrived; got ${JSON.stringify(got)}`)), 10_000);
-    c.on('message', (topic, payload) => {
-      got.push(`${topic} ${payload.toString()}`);
-      if (payload.toString() === marker) { clearTimeout(t); resolve(got); }
-    });
-  });
-}
-
-/** Ends a client, also one the broker already dropped (whose graceful end would wait forever). */
-async function close(c: mqtt.MqttClient): Promise<void> {
-  await Promise.race([c.endAsync(true), new Promise((r) => setTimeout(r, 2000))]);
-}
 
 async function tryPublish(c: mqtt.MqttClient, topic: string, payload: string, retain = false): Promise<void> {
   // Mosquitto acknowledges and drops a forbidden publish; aedes drops the client. Either way, nothing is delivered.

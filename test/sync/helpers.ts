@@ -2,6 +2,7 @@
 // runs against each), an organisation whose events are built without a ledger (fast, so a
 // 10,000-event gap costs only the signatures), ledgers and sync nodes with short timers.
 import { mkdtempSync, rmSync } from 'node:fs';
+import type mqtt from 'mqtt';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Signer } from '../../agent/ledger/crypto.ts';
@@ -161,4 +162,21 @@ export async function waitForAsync(what: string, cond: () => Promise<boolean>, t
     if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Waits for `marker` on a subscribed client, collecting whatever arrived before it. */
+export function collectUntil(c: mqtt.MqttClient, marker: string): Promise<string[]> {
+  const got: string[] = [];
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`marker ${marker} never arrived; got ${JSON.stringify(got)}`)), 10_000);
+    c.on('message', (topic, payload) => {
+      got.push(`${topic} ${payload.toString()}`);
+      if (payload.toString() === marker) { clearTimeout(t); resolve(got); }
+    });
+  });
+}
+
+/** Ends a client, also one the broker already dropped (whose graceful end would wait forever). */
+export async function closeClient(c: mqtt.MqttClient): Promise<void> {
+  await Promise.race([c.endAsync(true), new Promise((r) => setTimeout(r, 2000))]);
 }

@@ -19,6 +19,7 @@ import { SyncNode } from '../../agent/sync/sync-node.ts';
 import { Topics } from '../../agent/sync/topics.ts';
 import { spawnAgent, tempDir, writeJson, type AgentProcess } from '../daemon/helpers.ts';
 import { signerFor } from '../ledger/helpers.ts';
+import { closeClient as close, collectUntil } from './helpers.ts';
 
 const REFUSED = /Not authorized|Bad username|refused|password/i;
 const keyOf = (name: string): string => signerFor(name).publicKey.toString('hex');
@@ -56,21 +57,6 @@ function dropped(c: mqtt.MqttClient): Promise<void> {
   });
 }
 
-/** Waits for `marker` on a subscribed client, collecting whatever arrived before it. */
-function collectUntil(c: mqtt.MqttClient, marker: string): Promise<string[]> {
-  const got: string[] = [];
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`marker ${marker} never arrived; got ${JSON.stringify(got)}`)), 10_000);
-    c.on('message', (topic, payload) => {
-      got.push(`${topic} ${payload.toString()}`);
-      if (payload.toString() === marker) { clearTimeout(t); resolve(got); }
-    });
-  });
-}
-
-async function close(c: mqtt.MqttClient): Promise<void> {
-  await Promise.race([c.endAsync(true), new Promise((r) => setTimeout(r, 2000))]);
-}
 
 async function freePort(): Promise<number> {
   const s = createServer();
