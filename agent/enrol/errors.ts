@@ -14,6 +14,7 @@ export type EnrolErrorCode =
   | 'ENROL_NO_BOOTSTRAP' // first boot found no bootstrap on the boot partition nor in the state directory
   | 'ENROL_STATE' // the node's state directory holds something that contradicts the bootstrap
   | 'ENROL_SITE_SECRET' // the admin's site-secret file is unusable
+  | 'ENROL_SITE_CA' // the site CA (ca.crt, ca.key) is missing, unusable, or would be overwritten
   | 'ENROL_PROVISION'; // the image or target cannot take a bootstrap
 
 export class EnrolError extends Error {
