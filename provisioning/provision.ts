@@ -1,6 +1,8 @@
 // `gdo provision`: one device's bootstrap (agent/enrol/bootstrap.ts) written onto a built image's boot
 // partition (--image) or into the root of a Pi that already runs Raspberry Pi OS (--target), and the
 // admin's record of its enrolment token (agent/enrol/provisioned.ts) so `gdo node approve` can check it.
+// The node's wiring (--config) is checked with the agent's schema, merged as first boot will merge it,
+// before either is written.
 // The record is written first and put back as it was if the bootstrap cannot be written: a device never
 // holds a token its admin cannot check.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -9,12 +11,14 @@ import { hex } from '../agent/ledger/event.ts';
 import type { Ledger } from '../agent/ledger/ledger.ts';
 import { encodeBootstrap, validateBootstrap, type Bootstrap } from '../agent/enrol/bootstrap.ts';
 import { writeFileDurable } from '../agent/enrol/durable.ts';
+import { agentConfigFor, readAgentConfig } from '../agent/enrol/firstboot.ts';
+import { checkAgentConfig, checkNodeConfig } from '../agent/enrol/node-config.ts';
 import { EnrolError } from '../agent/enrol/errors.ts';
 import type { NodeRole } from '../agent/enrol/fields.ts';
 import { readProvisioned, removeProvisioned, writeProvisioned, type ProvisionedRecord } from '../agent/enrol/provisioned.ts';
 import { newToken, tokenHash } from '../agent/enrol/token.ts';
 import { derivePassword } from '../agent/sync/broker-auth.ts';
-import { BOOTSTRAP_ON_BOOTFS } from '../image-build/payload.ts';
+import { BOOTSTRAP_ON_BOOTFS, DEFAULT_AGENT_CONFIG, SITE_FILE } from '../image-build/payload.ts';
 import { openGdoImage, readImageBootstrap, writeImageBootstrap } from './image-bootstrap.ts';
 
 /** Where the boot partition is mounted on Raspberry Pi OS Bookworm and later (IMAGE.md). */
@@ -34,6 +38,10 @@ export interface ProvisionInput {
   brokerSecret?: Buffer;
   wifi?: { ssid: string; psk: string; country?: string };
   site?: Record<string, unknown>;
+  /** The installer's sections of agent.json (`--config node.json`, agent/enrol/node-config.ts). */
+  config?: Record<string, unknown>;
+  /** Names `config` in errors: the file it came from. */
+  configFile?: string;
   image?: string;
   target?: string;
   /** Replace a bootstrap already on the image or target. */
@@ -72,6 +80,7 @@ export function makeBootstrap(input: ProvisionInput, token: string, at: string):
     token, provisionedAt: at,
   };
   if (input.site) value.site = input.site;
+  if (input.config !== undefined) value.config = input.config;
   if (input.broker) value.broker = brokerFields(input, hex(org));
   else if (input.brokerSecret) throw new EnrolError('ENROL_PROVISION', 'a broker secret without a broker: give the broker too (--broker URL, or embedded for a hub)');
   if (input.wifi) value.wifi = input.wifi;
@@ -110,10 +119,28 @@ function checkTarget(target: string): string {
   return boot;
 }
 
+/** Where first boot runs on the node (provisioning/units/gdo-firstboot.service: gdo firstboot's defaults). */
+const NODE_STATE_DIR = '/var/lib/gdo';
+const NODE_AGENT_CONFIG = 'etc/gdo/agent.json';
+
+/**
+ * The agent.json first boot will write, checked with the agent's schema before anything is written: the
+ * image's defaults (or, with --target, the agent.json already there) merged with the bootstrap.
+ */
+function checkFirstbootConfig(input: ProvisionInput, boot: Bootstrap): void {
+  const existing = input.target === undefined ? undefined : join(resolve(input.target), NODE_AGENT_CONFIG);
+  const base = existing !== undefined && existsSync(existing) ? readAgentConfig(existing) : { ...DEFAULT_AGENT_CONFIG };
+  const cfg = agentConfigFor(base, boot, { stateDir: NODE_STATE_DIR, siteFile: SITE_FILE });
+  const from = existing !== undefined && existsSync(existing) ? existing : 'the image\'s defaults';
+  checkAgentConfig(cfg, `${input.configFile ?? 'the node config'} merged with ${from} (what first boot writes to /${NODE_AGENT_CONFIG})`);
+}
+
 export async function provisionNode(input: ProvisionInput): Promise<ProvisionResult> {
   if ((input.image === undefined) === (input.target === undefined)) throw new EnrolError('ENROL_PROVISION', 'give exactly one of --image FILE or --target DIR');
   const at = new Date((input.now ?? Date.now)()).toISOString();
   const token = newToken();
+  // Checked as the node's own file first, so an error names the key path in it, not in the bootstrap.
+  if (input.config !== undefined) checkNodeConfig(input.config, { where: input.configFile ?? 'the node config', prefix: '', roles: input.roles, broker: input.broker?.url });
   const boot = makeBootstrap(input, token, at);
   const bytes = encodeBootstrap(boot);
   const notes: string[] = [];
@@ -132,6 +159,8 @@ export async function provisionNode(input: ProvisionInput): Promise<ProvisionRes
     }
     if (!existsSync(join(target, 'opt/gdo/bin/gdo'))) notes.push(`gdo is not installed under ${target} yet: run provisioning/install.sh on the Pi (see provisioning/README.md)`);
   }
+
+  checkFirstbootConfig(input, boot);
 
   const previous = readProvisioned(input.dataDir, input.name);
   if (previous?.approved) notes.push(`'${input.name}' was enrolled with key ${previous.approved.key.slice(0, 12)}; revoke that key (gdo node revoke ${input.name}) before approving the new device`);

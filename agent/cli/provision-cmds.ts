@@ -23,12 +23,28 @@ function siteConfig(a: Args): Record<string, unknown> | undefined {
   return v as Record<string, unknown>;
 }
 
+/** `--config node.json`: the installer's sections of the node's agent.json (agent/enrol/node-config.ts). */
+function nodeConfig(a: Args): { config: Record<string, unknown>; configFile: string } | undefined {
+  if (!a.flags.has('config')) return undefined;
+  const path = str(a, 'config');
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (err) {
+    throw new EnrolError('ENROL_PROVISION', `--config ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (err) {
+    throw new EnrolError('ENROL_PROVISION', `--config ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  // The shape and every value are checked by provisionNode, which names the key path in this file.
+  return { config: v as Record<string, unknown>, configFile: path };
+}
+
 function needs(a: Args, flag: string, other: string): void {
   if (a.flags.has(flag) && !a.flags.has(other)) throw new UsageError(`--${flag} needs --${other}`);
 }
 
 async function cmdProvision(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, ['image', 'target', 'node', 'role', 'hostname', 'broker', 'broker-user', 'broker-pass-file', 'broker-secret-file', 'wifi-ssid', 'wifi-psk-file', 'wifi-country', 'site', 'data', 'force', 'json']);
+  onlyFlags(a, ['image', 'target', 'node', 'role', 'hostname', 'broker', 'broker-user', 'broker-pass-file', 'broker-secret-file', 'wifi-ssid', 'wifi-psk-file', 'wifi-country', 'site', 'config', 'data', 'force', 'json']);
   if (a.flags.has('image') === a.flags.has('target')) throw new UsageError('give exactly one of --image FILE (a built gdo image) or --target DIR (the mounted root of a running Pi)');
   needs(a, 'broker-user', 'broker');
   needs(a, 'broker-pass-file', 'broker');
@@ -49,12 +65,14 @@ async function cmdProvision(a: Args, out: Output): Promise<number> {
   } : undefined;
   const brokerSecret = a.flags.has('broker-secret-file') ? readSecret(str(a, 'broker-secret-file')) : undefined;
   const site = siteConfig(a);
+  const wiring = nodeConfig(a);
   const l = openLedger(a);
   try {
     const r = await provisionNode({
       ledger: l, dataDir: dataDir(a), name, roles,
       ...(a.flags.has('hostname') ? { hostname: str(a, 'hostname') } : {}),
       ...(broker ? { broker } : {}), ...(brokerSecret ? { brokerSecret } : {}), ...(wifi ? { wifi } : {}), ...(site ? { site } : {}),
+      ...(wiring ?? {}),
       ...(a.flags.has('image') ? { image: str(a, 'image') } : { target: str(a, 'target') }),
       force: a.flags.get('force') === true,
     });
@@ -71,7 +89,8 @@ export const provisionCommands: Command[] = [{
   booleans: ['force'],
   help: `usage: gdo provision (--image OUT.img | --target DIR) --node NAME --role door|machine|hub[,ROLE]
          [--hostname H] [--broker URL|embedded [--broker-user U] [--broker-pass-file F | --broker-secret-file F]]
-         [--wifi-ssid S --wifi-psk-file F [--wifi-country CC]] [--site site.json] [--data DIR] [--force] [--json]
+         [--wifi-ssid S --wifi-psk-file F [--wifi-country CC]] [--site site.json] [--config node.json]
+         [--data DIR] [--force] [--json]
 Writes the node's bootstrap (organisation and genesis, site config, broker address and credentials, a one-time
 enrolment token, hostname, Wi-Fi) to gdo/bootstrap.json on the image's boot partition (no root needed), or to
 DIR/boot/firmware/gdo/bootstrap.json (mode 0600) for a Pi that already runs Raspberry Pi OS (install gdo there
@@ -79,6 +98,11 @@ with provisioning/install.sh). Never a private key: the node makes its own at fi
 kept in DATA/provisioned/NAME.json for gdo node approve. --broker-user defaults to the node name; the site
 config defaults to DATA/site.json when it exists. --force replaces a bootstrap already there.
 --broker-secret-file (made by gdo broker secret): the node's broker password is derived from it; a hub
-(--broker embedded) gets the secret itself, which its broker needs to let the nodes in.`,
+(--broker embedded) gets the secret itself, which its broker needs to let the nodes in.
+--config node.json: the node's readers, doors, machines, gpio, ledger, access, http and log sections of
+agent.json (and a hub's sync.broker_operators, sync.embedded_listen; examples in provisioning/examples/).
+First boot writes them into /etc/gdo/agent.json. Checked against the agent's schema, merged as first boot
+will merge them: an error names the key path and nothing is written. Identity, state and broker keys come
+from the flags above, never from the file.`,
   run: (_sub, a, out) => withTypedErrors(() => cmdProvision(a, out)),
 }];

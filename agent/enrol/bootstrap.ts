@@ -4,16 +4,19 @@
 // It never holds a private key: the node makes its own keys on the device.
 //
 // {v: 1, org, genesis, node: {name, roles, hostname}, token, provisionedAt,
-//  site?: {...}, broker?: {url, username?, password?, secret?}, wifi?: {ssid, psk, country?}}
+//  site?: {...}, config?: {...}, broker?: {url, username?, password?, secret?}, wifi?: {ssid, psk, country?}}
 // org       hex genesis id; genesis the raw genesis event (hex), the trust anchor the node's ledger starts from
 // token     one-time enrolment token (hex, 32 bytes); the admin keeps only its SHA-256 (provisioned.ts)
 // site      the site configuration (/etc/gdo/site.json on the node)
+// config    the installer's sections of /etc/gdo/agent.json (readers, doors, machines, pins ...; node-config.ts
+//           says which), checked here with the agent's schema so first boot never writes a config the agent refuses
 // broker    the agent's sync.broker (a URL, or 'embedded' on a hub), its user name and password (derived from
 //           the broker secret, docs/sync-protocol.md 6.1); a hub running the embedded broker gets the broker
 //           secret itself (hex) instead, and derives every password from it
 import { decodeEvent, hex } from '../ledger/event.ts';
 import { EnrolError } from './errors.ts';
 import { FieldReader, type NodeRole } from './fields.ts';
+import { checkNodeConfig } from './node-config.ts';
 
 export const BOOTSTRAP_VERSION = 1;
 /** The genesis is at most one event (64 KiB) and the rest is small. */
@@ -27,6 +30,7 @@ export interface Bootstrap {
   token: string;
   provisionedAt: string;
   site?: Record<string, unknown>;
+  config?: Record<string, unknown>;
   broker?: { url: string; username?: string; password?: string; secret?: string };
   wifi?: { ssid: string; psk: string; country?: string };
 }
@@ -40,7 +44,7 @@ const BROKER_SECRET = /^([0-9a-f]{2}){16,512}$/;
 export function validateBootstrap(value: unknown, where: string): Bootstrap {
   const f: FieldReader = new FieldReader('ENROL_BAD_BOOTSTRAP', where);
   const o = f.object(value, 'the bootstrap');
-  f.only(o, '', ['v', 'org', 'genesis', 'node', 'token', 'provisionedAt', 'site', 'broker', 'wifi']);
+  f.only(o, '', ['v', 'org', 'genesis', 'node', 'token', 'provisionedAt', 'site', 'config', 'broker', 'wifi']);
   if (o.v !== BOOTSTRAP_VERSION) f.fail('v', `${BOOTSTRAP_VERSION}`, o.v);
   const org = f.hex(o.org, 'org', 32);
   if (typeof o.genesis !== 'string' || !/^([0-9a-f]{2})+$/.test(o.genesis)) f.fail('genesis', 'the raw genesis event in lowercase hex', o.genesis);
@@ -83,6 +87,9 @@ export function validateBootstrap(value: unknown, where: string): Bootstrap {
       }
       out.broker.secret = b.secret;
     }
+  }
+  if (o.config !== undefined) {
+    out.config = checkNodeConfig(o.config, { where, prefix: 'config.', roles: node.roles, broker: out.broker?.url, code: 'ENROL_BAD_BOOTSTRAP' });
   }
   if (o.wifi !== undefined) {
     const w = f.object(o.wifi, 'wifi');

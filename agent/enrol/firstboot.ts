@@ -10,6 +10,7 @@
 //   3. only then the FAT copy zeroed and unlinked (a crash before leaves both; the copies are compared)
 //   4. keys kept if present, made if not; 5. genesis ingested unless present (duplicates are no-ops)
 //   6. site config, broker password (or a hub's broker secret), hostname, Wi-Fi, agent config rewritten from the bootstrap
+//      (its identity, broker and the installer's sections: readers, doors, machines, pins ...)
 //   7. the request kept if it still matches keys and bootstrap, else made anew; 8. marker removed.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, chmodSync, statSync, existsSync } from 'node:fs';
@@ -134,19 +135,32 @@ function seedLedger(boot: Bootstrap, stateDir: string, note: Note): void {
   } finally { ledger.close(); }
 }
 
-/** The agent's config (agent/daemon/config: snake_case keys) with this node's identity from the bootstrap;
- *  every other key the image or an admin set stays as it was. */
-function agentConfig(opts: FirstbootOptions, boot: Bootstrap, siteFile: string): string {
-  let base: Record<string, unknown> = {};
-  const old = readIfExists(opts.config);
+/** The agent's config as the image (or an admin) left it; {} when missing or damaged. */
+export function readAgentConfig(file: string): Record<string, unknown> {
+  const old = readIfExists(file);
   if (old) {
     try {
       const v = JSON.parse(old.toString('utf8')) as unknown;
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) base = v as Record<string, unknown>;
-    } catch { /* the image's defaults were damaged: the keys below are what this node needs */ }
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch { /* the image's defaults were damaged: the keys agentConfigFor adds are what this node needs */ }
   }
+  return {};
+}
+
+function agentConfig(opts: FirstbootOptions, boot: Bootstrap, siteFile: string): string {
+  return `${JSON.stringify(agentConfigFor(readAgentConfig(opts.config), boot, { stateDir: opts.stateDir, siteFile }), null, 2)}\n`;
+}
+
+/** The agent's config (agent/daemon/config: snake_case keys) with this node's identity from the bootstrap.
+ *  The installer's sections (bootstrap `config`, node-config.ts) replace those of `base` whole, the keys of
+ *  its `sync` one by one; every other key the image or an admin set stays as it was. `gdo provision` checks
+ *  the result with the agent's schema before it writes the bootstrap. */
+export function agentConfigFor(base: Record<string, unknown>, boot: Bootstrap, opts: { stateDir: string; siteFile: string }): Record<string, unknown> {
+  const { siteFile } = opts;
+  const { sync: configSync, ...sections } = boot.config ?? {};
   const cfg: Record<string, unknown> = {
     ...base,
+    ...sections,
     state_dir: opts.stateDir,
     ...(boot.site ? { site_file: siteFile } : {}),
     bootstrap_file: join(opts.stateDir, STATE_FILES.bootstrap),
@@ -154,17 +168,19 @@ function agentConfig(opts: FirstbootOptions, boot: Bootstrap, siteFile: string):
     node: { name: boot.node.name, roles: boot.node.roles },
     enrolment: { request_file: join(opts.stateDir, STATE_FILES.request) },
   };
+  const sync = typeof base.sync === 'object' && base.sync !== null && !Array.isArray(base.sync) ? base.sync as Record<string, unknown> : {};
+  if (configSync !== undefined) cfg.sync = { ...sync, ...(configSync as Record<string, unknown>) };
   if (boot.broker) {
-    const sync = typeof base.sync === 'object' && base.sync !== null && !Array.isArray(base.sync) ? base.sync as Record<string, unknown> : {};
     cfg.sync = {
       ...sync,
+      ...(configSync as Record<string, unknown> | undefined),
       broker: boot.broker.url,
       username: boot.broker.username ?? '',
       password_file: boot.broker.password === undefined ? '' : join(opts.stateDir, STATE_FILES.brokerPassword),
       ...(boot.broker.secret !== undefined && { broker_secret_file: join(opts.stateDir, STATE_FILES.brokerSecret) }),
     };
   }
-  return `${JSON.stringify(cfg, null, 2)}\n`;
+  return cfg;
 }
 
 /** Step 7: a request stays the same across re-runs unless the keys or the bootstrap changed. */
