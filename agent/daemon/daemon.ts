@@ -20,7 +20,8 @@ import { EnrolmentPart } from './parts/enrolment.ts';
 import { GpioPart } from './parts/gpio.ts';
 import { LedgerPart } from './parts/ledger.ts';
 import { ReaderPart, type ReaderStatus } from './parts/reader.ts';
-import { BrokerPart, createBroker, createSync, redactUrl, SyncPart, type BrokerFactory, type SyncFactory } from './parts/sync.ts';
+import { BrokerPart, clientTls, createBroker, createSync, redactUrl, SyncPart, type BrokerFactory, type SyncFactory } from './parts/sync.ts';
+import type { SyncTls } from '../sync/options.ts';
 import { simControl } from './sim-control.ts';
 import { Supervisor, type Part, type PartStatus, type SupervisorOptions } from './supervisor.ts';
 import { AGENT_VERSION } from './version.ts';
@@ -126,6 +127,8 @@ export class Daemon {
         if (!ledger) throw new Error('the ledger is not open');
         const brokerUrl = cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker;
         if (!brokerUrl) throw new Error('the embedded broker is not running');
+    // TLS as the broker asks: the hub's own clients check its certificate's name on loopback, nodes the URL's host.
+    const tls = (url: string): SyncTls | undefined => (cfg.sync.broker === 'embedded' ? this.#broker?.tls : clientTls(cfg.sync, url));
         return make({
           ledger, config: cfg, brokerUrl, log: this.#log.child({ part: 'sync' }),
           ...optional('credentials', credentials()),
@@ -136,6 +139,7 @@ export class Daemon {
     if (cfg.sync.broker !== '' && cfg.enrolment.request_file !== '') {
       parts.push(new EnrolmentPart({
         requestFile: cfg.enrolment.request_file,
+          ...optional('tls', tls(brokerUrl)),
         nodeName: cfg.node.name,
         org: () => (cfg.org !== '' ? cfg.org : this.#ledger.ledger?.orgId?.toString('hex')),
         brokerUrl: () => (cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker),
@@ -147,6 +151,10 @@ export class Daemon {
     if (cfg.http.listen !== '') {
       this.#http = new HttpPart(cfg.http.listen, this.#statusSource());
       parts.push(this.#http);
+        tls: () => {
+          const url = cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker;
+          return url === undefined ? undefined : tls(url);
+        },
     }
     this.supervisor = new Supervisor({
       parts, log: this.#log, ...opts.supervisor, onChange: (s, prev) => this.#onPartChange(s, prev),

@@ -1,7 +1,10 @@
 // The broker a single-site install can run inside its agent (`broker: embedded`), on aedes.
 // With an access model it enforces what Mosquitto enforces from the generated files: users
 // and passwords ($7$ hashes), and per-user read/write topic rules (docs/sync-protocol.md 6).
+// With a certificate it speaks MQTT over TLS (docs/sync-protocol.md, "TLS"): a hub's listener faces the
+// site's network; plain TCP is for loopback tests and sites that say so (sync.allow_plain).
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { type BrokerAccess, type BrokerUser, mayPublish, mayReceive, maySubscribe, verifyPassword } from './broker-auth.ts';
 
@@ -14,6 +17,8 @@ export interface EmbeddedBrokerOptions {
   authenticate?: BrokerAccess;
   /** Publishes with a larger payload are refused. Default 1 MiB + 4 KiB (sync's maxMessageBytes plus room). */
   maxPayloadBytes?: number;
+  /** PEM server certificate (chain) and key: MQTT over TLS (mqtts://); without it plain TCP (mqtt://). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface EmbeddedBroker {
@@ -67,11 +72,17 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
   };
   const aedes = await Aedes.createBroker(aedesOpts);
   const sockets = new Set<Socket>();
-  const server: Server = createServer((sock) => {
+  const serve = (sock: Socket | TLSSocket): void => {
     sockets.add(sock);
     sock.once('close', () => sockets.delete(sock));
     aedes.handle(sock);
-  });
+  };
+  // TLS 1.2 at least (RFC 8996 retires 1.0 and 1.1); node's defaults choose the suites. A client that fails
+  // the handshake (wrong CA, plain TCP) is dropped by tls before aedes sees a byte.
+  const server: Server = opts.tls
+    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, serve)
+    : createServer(serve);
+  if (opts.tls) server.on('tlsClientError', (_err, sock) => { sock.destroy(); });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 1883, host, () => { server.off('error', reject); resolve(); });
@@ -82,7 +93,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
   return {
     host,
     port,
-    url: `mqtt://${host}:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     setAccess(a) {
       const next = toUsers(a);
       access = next;

@@ -28,6 +28,7 @@ async function connect(o: EnrolBrokerOptions, clientId: string): Promise<MqttCli
     if (o.tls.cert !== undefined) opts.cert = o.tls.cert;
     if (o.tls.key !== undefined) opts.key = o.tls.key;
     opts.rejectUnauthorized = o.tls.rejectUnauthorized ?? true;
+    if (o.tls.servername !== undefined) opts.servername = o.tls.servername;
   }
   return mqtt.connectAsync(o.url, opts, false);
 }

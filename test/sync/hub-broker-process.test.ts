@@ -3,6 +3,8 @@
 // nodes and writes on another node's topics are refused; an enrolled node is let in; a provisioned name
 // that is not enrolled may only write its enrolment request; a revocation that reaches the hub by sync cuts
 // the node off at once. Without a readable secret the broker does not start, with one line naming the key.
+// The broker listens with TLS (a certificate from the site CA): plain TCP, another CA and another name are
+// refused before any MQTT byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +22,8 @@ import { Topics } from '../../agent/sync/topics.ts';
 import { spawnAgent, tempDir, writeJson, type AgentProcess } from '../daemon/helpers.ts';
 import { signerFor } from '../ledger/helpers.ts';
 import { closeClient as close, collectUntil } from './helpers.ts';
+import { newCa, verifyAs, writeBrokerTls } from '../tls/helpers.ts';
+import type { SiteCa } from '../../agent/enrol/site-ca.ts';
 
 const REFUSED = /Not authorized|Bad username|refused|password/i;
 const keyOf = (name: string): string => signerFor(name).publicKey.toString('hex');
@@ -41,12 +45,14 @@ function seed(officeDir: string, hubDir: string): { org: string; office: Ledger 
 function hubConfig(dir: string, org: string, listen: string): string {
   return writeJson(`${dir}.json`, {
     node: { name: 'hub', roles: ['hub'] }, org, state_dir: dir,
-    sync: { broker: 'embedded', embedded_listen: listen, broker_operators: ['office'] }, http: { listen: '127.0.0.1:0' },
+    sync: { broker: 'embedded', embedded_listen: listen, broker_operators: ['office'], ca_file: 'ca.crt' }, http: { listen: '127.0.0.1:0' },
   });
 }
 
-async function connect(url: string, username?: string, password?: string): Promise<mqtt.MqttClient> {
-  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...(username ? { username } : {}), ...(password ? { password } : {}) }, false);
+let siteCa: SiteCa;
+
+async function connect(url: string, username?: string, password?: string, tls: object = verifyAs(siteCa)): Promise<mqtt.MqttClient> {
+  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...tls, ...(username ? { username } : {}), ...(password ? { password } : {}) }, false);
 }
 
 /** Resolves when the broker drops the client. */
@@ -74,14 +80,24 @@ void test('hub agent with the embedded broker: wrong password, revoked node and 
   const secret = randomBytes(32);
   // The default sync.broker_secret_file: broker.secret in state_dir, as first boot writes it.
   writeFileSync(join(hubDir, 'broker.secret'), `${secret.toString('hex')}\n`, { mode: 0o600 });
+  siteCa = writeBrokerTls(hubDir);
   const hub: AgentProcess = spawnAgent(hubConfig(hubDir, org, '127.0.0.1:0'));
   const clients: mqtt.MqttClient[] = [];
   let sync: SyncNode | undefined;
   try {
     const listening = await hub.waitForLog((l) => /^embedded broker listening on /.test(l.msg), 'the embedded broker');
-    const url = `mqtt://127.0.0.1:${Number(/:(\d+)$/.exec(String(listening['listen']))![1])}`;
+    assert.equal(listening['tls'], 'hub.local', 'TLS, as the name in its certificate');
+    const port = Number(/:(\d+)$/.exec(String(listening['listen']))![1]);
+    const url = `mqtts://127.0.0.1:${port}`;
     const pw = (n: string): string => derivePassword(secret, org, n);
     const tp = new Topics(org);
+    const tls = verifyAs(siteCa);
+
+    // TLS first: plain TCP, a client trusting another CA, and one expecting another name never get to log in.
+    await assert.rejects(connect(`mqtt://127.0.0.1:${port}`, 'door-a', pw('door-a')), /Couldn't connect|closed|ECONNRESET/i, 'plain TCP');
+    await assert.rejects(connect(url, 'door-a', pw('door-a'), verifyAs(newCa('Elsewhere'))), /self.signed|unable to verify|local issuer/i, 'another CA');
+    await assert.rejects(connect(url, 'door-a', pw('door-a'), verifyAs(siteCa, 'evil.local')), /Hostname\/IP does not match/, 'another name');
+    await assert.rejects(connect(url, 'door-a', pw('door-a'), { rejectUnauthorized: true }), /self.signed|unable to verify|local issuer/i, 'the system CAs do not know the site CA');
 
     await assert.rejects(connect(url, 'door-a', 'wrong'), REFUSED, 'a wrong password');
     await assert.rejects(connect(url, 'door-a', pw('door-b')), REFUSED, "another node's password");
@@ -105,19 +121,19 @@ void test('hub agent with the embedded broker: wrong password, revoked node and 
     assert.deepEqual(await seen, [`${tp.direct('door-a', 'door-b')} hello`, `${tp.events('door-a')} marker`]);
 
     // A provisioned name (its password derives from the secret) that is not enrolled: its request only.
-    await publishEnrolmentRequest({ url, orgId: org, username: 'door-new', password: pw('door-new'), name: 'door-new', payload: Buffer.from('signed request') });
+    await publishEnrolmentRequest({ url, tls, orgId: org, username: 'door-new', password: pw('door-new'), name: 'door-new', payload: Buffer.from('signed request') });
     const n = await connect(url, 'door-new', pw('door-new'));
     clients.push(n);
     const nDropped = dropped(n);
     n.publish(tp.events('door-new'), 'not yet', { qos: 1 });
     await nDropped;
     const login = { username: 'office', password: pw('office') };
-    const reqs = await collectEnrolmentRequests({ url, orgId: org, waitMs: 300, ...login });
+    const reqs = await collectEnrolmentRequests({ url, tls, orgId: org, waitMs: 300, ...login });
     assert.deepEqual(reqs.map((r) => [r.name, r.payload.toString()]), [['door-new', 'signed request']], 'the operator collects it');
 
     // The office revokes door-b and syncs it to the hub: door-b's open connection is cut, and it stays out.
     const bDropped = dropped(b);
-    sync = new SyncNode({ ledger: office, url, orgId: org, nodeName: 'office', reconnectPeriodMs: 200, liveSyncDelayMs: 100, ...login });
+    sync = new SyncNode({ ledger: office, url, tls, orgId: org, nodeName: 'office', reconnectPeriodMs: 200, liveSyncDelayMs: 100, ...login });
     await sync.start();
     act(office, signerFor('admin'), 'org', 'key.revoke', { key: keyOf('door-b') });
     await bDropped;
@@ -145,6 +161,7 @@ void test('hub agent without its broker secret: the broker does not start, one l
   const { org, office } = seed(join(t.dir, 'office'), hubDir);
   office.close();
   const port = await freePort();
+  siteCa = writeBrokerTls(hubDir);
   const hub = spawnAgent(hubConfig(hubDir, org, `127.0.0.1:${port}`));
   const secretFile = join(hubDir, 'broker.secret');
   const failed = (re: RegExp) => (l: { part?: unknown; msg: string }): boolean => l.part === 'broker' && re.test(l.msg);
@@ -152,7 +169,7 @@ void test('hub agent without its broker secret: the broker does not start, one l
     const missing = await hub.waitForLog(failed(/^broker failed: /), 'the broker part failing');
     assert.match(missing.msg, /^broker failed: sync\.broker_secret_file: no broker secret at \S+broker\.secret \(ENOENT\); the embedded broker does not run without one: make it with 'gdo broker secret --out \S+' \(mode 0600\)/);
     assert.ok(!missing.msg.includes('\n'), 'one line');
-    await assert.rejects(connect(`mqtt://127.0.0.1:${port}`, 'hub', 'x'), /ECONNREFUSED/, 'nothing listens: no open broker');
+    await assert.rejects(connect(`mqtts://127.0.0.1:${port}`, 'hub', 'x'), /ECONNREFUSED/, 'nothing listens: no open broker');
     const st = (await hub.get('/status')).json() as { parts: { name: string; state: string; detail?: string }[] };
     const part = (name: string) => st.parts.find((p) => p.name === name);
     assert.equal(part('broker')?.state, 'failed');
@@ -167,7 +184,7 @@ void test('hub agent without its broker secret: the broker does not start, one l
     assert.match(open.msg, /^broker failed: sync\.broker_secret_file: \S+ is readable by others \(mode 0644\); run chmod 600 /);
     chmodSync(secretFile, 0o600);
     await hub.waitForLog((l) => l.msg === `embedded broker listening on 127.0.0.1:${port}`, 'the broker once the secret is right', 30_000);
-    const c = await connect(`mqtt://127.0.0.1:${port}`, 'door-a', derivePassword(secret, org, 'door-a'));
+    const c = await connect(`mqtts://127.0.0.1:${port}`, 'door-a', derivePassword(secret, org, 'door-a'));
     await close(c);
     assert.ok(!hub.stdout().includes(secret.toString('hex')), 'the secret is never logged');
     assert.equal((await hub.stop()).code, 0);

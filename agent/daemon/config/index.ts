@@ -17,7 +17,7 @@ import { logSchema, type LogLevel } from './sections/log.ts';
 import { machinesSchema } from './sections/machines.ts';
 import { bootstrapFileSchema, enrolmentSchema, nodeSchema, orgSchema, siteFileSchema, stateDirSchema } from './sections/node.ts';
 import { readersSchema } from './sections/readers.ts';
-import { syncSchema } from './sections/sync.ts';
+import { checkSyncTransport, syncSchema } from './sections/sync.ts';
 
 export { ConfigError, EX_CONFIG } from './errors.ts';
 export type { LogLevel } from './sections/log.ts';
@@ -65,7 +65,10 @@ export interface AgentConfig {
   gpio: { backend: 'onoff' | 'fake'; fake_state_file: string };
   doors: DoorEntry[];
   machines: MachineEntry[];
-  sync: { broker: string; username: string; password_file: string; embedded_listen: string; broker_secret_file: string; broker_operators: string[] };
+  sync: {
+    broker: string; username: string; password_file: string; embedded_listen: string; broker_secret_file: string; broker_operators: string[];
+    tls_cert_file: string; tls_key_file: string; ca_file: string; allow_plain: boolean;
+  };
   access: {
     max_offline_ms: number | null;
     offline_policy: DegradedPolicy;
@@ -130,7 +133,10 @@ export function parseConfig(raw: unknown): AgentConfig {
     enrolment: { request_file: inState(base.enrolment.request_file) },
     ledger: { ...base.ledger, file: inState(base.ledger.file) },
     gpio: { ...base.gpio, fake_state_file: inState(base.gpio.fake_state_file) },
-    sync: { ...base.sync, password_file: inState(base.sync.password_file), broker_secret_file: inState(base.sync.broker_secret_file) },
+    sync: {
+      ...base.sync, password_file: inState(base.sync.password_file), broker_secret_file: inState(base.sync.broker_secret_file),
+      tls_cert_file: inState(base.sync.tls_cert_file), tls_key_file: inState(base.sync.tls_key_file), ca_file: inState(base.sync.ca_file),
+    },
     doors: [],
     machines: [],
   };
@@ -145,6 +151,7 @@ export function parseConfig(raw: unknown): AgentConfig {
     reader: (m['reader'] as string | undefined) ?? firstReader ?? '',
   }));
   crossCheck(cfg);
+  checkSyncTransport(base.sync);
   return cfg;
 }
 

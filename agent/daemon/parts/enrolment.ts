@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { errText } from '../log.ts';
 import type { Part, PartHealth } from '../supervisor.ts';
 import type { BrokerCredentials } from './credentials.ts';
+import type { SyncTls } from '../../sync/options.ts';
 
 const REPUBLISH_MS = 15 * 60_000;
 
@@ -19,6 +20,8 @@ export interface EnrolmentPartOptions {
   org: () => string | undefined;
   brokerUrl: () => string | undefined;
   credentials: () => BrokerCredentials | undefined;
+  /** The broker's TLS (sync.ca_file, the hub's own name), as sync uses it. */
+  tls: () => SyncTls | undefined;
   enrolled: () => boolean;
   log: Logger;
 }
@@ -68,7 +71,9 @@ export class EnrolmentPart implements Part {
     }
     const { publishEnrolmentRequest } = await import('../../sync/enrol-topic.ts');
     const creds = this.#o.credentials();
+    const tls = this.#o.tls();
     await publishEnrolmentRequest({
+      ...(tls && { tls }),
       url, orgId: org, name: this.#o.nodeName, payload,
       ...(creds?.username !== undefined && { username: creds.username }),
       ...(creds?.password !== undefined && { password: creds.password }),

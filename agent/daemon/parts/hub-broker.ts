@@ -3,7 +3,7 @@
 // an admin approves gets in and a revoked one is cut off while the hub keeps running. There is no open
 // mode: without a readable secret the broker does not start. Loaded on use by parts/sync.ts, since it pulls
 // in aedes.
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { AppendedEvent } from '../../ledger/event.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
@@ -12,6 +12,8 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../../sync/embedded-br
 import { errText, type Logger } from '../log.ts';
 
 export const SECRET_KEY = 'sync.broker_secret_file';
+export const CERT_KEY = 'sync.tls_cert_file';
+export const KEY_KEY = 'sync.tls_key_file';
 
 export interface HubBrokerOptions {
   host: string;
@@ -23,6 +25,8 @@ export interface HubBrokerOptions {
   nodeName: string;
   /** sync.broker_operators. */
   operators: readonly string[];
+  /** sync.tls_cert_file and sync.tls_key_file, resolved; undefined for plain TCP. */
+  tls?: { certFile: string; keyFile: string };
   log: Logger;
 }
 
@@ -30,7 +34,40 @@ export interface HubBroker {
   broker: EmbeddedBroker;
   /** What this hub's own sync and enrolment use to log in. Secret: never log the password. */
   credentials: { username: string; password: string };
+  /** With TLS: the name in the broker's certificate that this hub's own clients check on loopback. */
+  servername?: string;
   stop(): Promise<void>;
+}
+
+/** Reads a PEM file a config key names; errors name the key and the file, never the content. */
+function readPem(key: string, file: string, secret: boolean): string {
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new Error(`${key}: ${file} is not a regular file`);
+    if (secret && (st.mode & 0o077) !== 0) {
+      throw new Error(`${key}: ${file} is readable by others (mode 0${(st.mode & 0o777).toString(8)}); run chmod 600 ${file}`);
+    }
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined) throw err;
+    throw new Error(`${key}: cannot read ${file} (${code}); the embedded broker listens with TLS: issue its certificate with 'gdo broker tls --name NAME.local,NAME --out DIR' at the admin's desk and copy broker.crt and broker.key here, or provision the hub again; sync.allow_plain with sync.tls_cert_file "" runs it without TLS`);
+  }
+}
+
+/** The broker's certificate and key, checked to belong together, and the name its local clients verify. */
+export function readBrokerTls(certFile: string, keyFile: string): { cert: string; key: string; servername: string } {
+  const cert = readPem(CERT_KEY, certFile, false);
+  const key = readPem(KEY_KEY, keyFile, true);
+  let x509: X509Certificate;
+  try { x509 = new X509Certificate(cert); } catch (err) { throw new Error(`${CERT_KEY}: ${certFile} is not a PEM certificate (${errText(err)})`); }
+  let pk;
+  try { pk = createPrivateKey(key); } catch { throw new Error(`${KEY_KEY}: ${keyFile} is not a PEM private key`); }
+  if (!x509.checkPrivateKey(pk)) throw new Error(`${KEY_KEY}: ${keyFile} is not the key of ${certFile}`);
+  if (new Date(x509.validTo).getTime() < Date.now()) throw new Error(`${CERT_KEY}: ${certFile} expired on ${x509.validTo}; issue a new one with 'gdo broker tls'`);
+  const dns = (x509.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
+  if (dns.length === 0) throw new Error(`${CERT_KEY}: ${certFile} names no DNS name (subjectAltName), which nodes and this hub verify`);
+  return { cert, key, servername: dns[0]! };
 }
 
 /** The broker secret, or an error of one line that names the config key and the file, never the content. */
@@ -82,7 +119,8 @@ export async function startHubBroker(o: HubBrokerOptions): Promise<HubBroker> {
     nodes: a.users.filter((u) => u.kind === 'node').length, operators: a.users.filter((u) => u.kind === 'operator').length,
   });
   const first = build();
-  const broker = await startEmbeddedBroker({ host: o.host, port: o.port, authenticate: first });
+  const tls = o.tls ? readBrokerTls(o.tls.certFile, o.tls.keyFile) : undefined;
+  const broker = await startEmbeddedBroker({ host: o.host, port: o.port, authenticate: first, ...(tls && { tls: { cert: tls.cert, key: tls.key } }) });
   o.log.info({ accounts: summary(first) }, 'embedded broker: accounts from the ledger, passwords derived from the broker secret');
 
   // Rebuilt after the commit that changed the org (node.add, key.revoke), outside the ledger's call.
@@ -114,6 +152,7 @@ export async function startHubBroker(o: HubBrokerOptions): Promise<HubBroker> {
   return {
     broker,
     credentials: { username: o.nodeName, password: derivePassword(secret, org, o.nodeName) },
+    ...(tls && { servername: tls.servername }),
     stop() {
       stopping ??= (async () => {
         stopped = true;

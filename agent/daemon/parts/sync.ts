@@ -3,7 +3,9 @@
 // is normal life for a node (STYLE.md habit 6): sync reports it as degraded and reconnects by itself.
 // agent/sync is loaded only when sync is configured: mqtt and aedes are most of the bundle and a
 // standalone door node never needs them.
+import { readFileSync } from 'node:fs';
 import type { Ledger } from '../../ledger/ledger.ts';
+import type { SyncTls } from '../../sync/options.ts';
 import type { AgentConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 import type { Part, PartHealth } from '../supervisor.ts';
@@ -39,6 +41,8 @@ export interface SyncContext {
   brokerUrl: string;
   /** From sync.username and sync.password_file, when set; on a hub, what its embedded broker gave. Secret: never log it. */
   credentials?: { username?: string; password?: string };
+  /** For mqtts:// and wss://: the CA (sync.ca_file) and, on a hub, the name its own certificate carries. */
+  tls?: SyncTls;
   log: Logger;
 }
 
@@ -47,7 +51,7 @@ export interface BrokerService {
    * Resolves with the URL local clients use (mqtt://127.0.0.1:PORT) and, when the broker has accounts, the
    * credentials this node's own sync and enrolment log in with.
    */
-  start(): Promise<{ url: string; credentials?: { username: string; password: string } }>;
+  start(): Promise<{ url: string; credentials?: { username: string; password: string }; tls?: SyncTls }>;
   stop(): Promise<void>;
 }
 
@@ -75,6 +79,7 @@ export const ledgerSync: SyncFactory = (ctx) => {
         ledger: ctx.ledger, url: ctx.brokerUrl, orgId: org, nodeName: ctx.config.node.name, logger: ctx.log,
         ...(ctx.credentials?.username !== undefined && { username: ctx.credentials.username }),
         ...(ctx.credentials?.password !== undefined && { password: ctx.credentials.password }),
+        ...(ctx.tls && { tls: ctx.tls }),
       });
       await node.start();
     },
@@ -96,10 +101,27 @@ export const ledgerSync: SyncFactory = (ctx) => {
   };
 };
 
+/** The CA a client verifies the broker against (sync.ca_file), for mqtts:// and wss://; undefined otherwise
+ *  or for the system's CAs. The hub names its own certificate's name (`servername`). */
+export function clientTls(sync: { broker: string; ca_file: string }, url: string, servername?: string): SyncTls | undefined {
+  if (!/^(mqtts|wss):\/\//.test(url)) return undefined;
+  const tls: SyncTls = { rejectUnauthorized: true };
+  if (sync.ca_file !== '') {
+    try { tls.ca = readFileSync(sync.ca_file, 'utf8'); } catch (err) {
+      throw new Error(`sync.ca_file: cannot read ${sync.ca_file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); it is the site CA certificate, ca.crt, from provisioning or the admin's data directory`);
+    }
+  }
+  if (servername !== undefined) tls.servername = servername;
+  return tls;
+}
+
 /**
  * The hub's broker inside the agent (parts/hub-broker.ts): accounts from the ledger and the broker secret
- * (sync.broker_secret_file), rebuilt on every org event; it refuses to start without the secret. Local
- * clients (this node's own sync) use the loopback address.
+ * (sync.broker_secret_file), rebuilt on every org event; it refuses to start without the secret. It listens
+ * with TLS unless sync.tls_cert_file is "". Local clients (this node's own sync and enrolment) connect over
+ * loopback with the same TLS the nodes use, checking the name in the broker's certificate against
+ * sync.ca_file: one listener and one code path, so a certificate nodes would refuse fails on the hub first
+ * (docs/sync-protocol.md, "TLS").
  */
 export const embeddedBroker: BrokerFactory = (ctx) => {
   let hub: import('./hub-broker.ts').HubBroker | undefined;
@@ -110,11 +132,15 @@ export const embeddedBroker: BrokerFactory = (ctx) => {
       hub = await startHubBroker({
         host: ctx.listen.host, port: ctx.listen.port, ledger: ctx.ledger, secretFile: cfg.sync.broker_secret_file,
         nodeName: cfg.node.name, operators: cfg.sync.broker_operators, log: ctx.log,
+        ...(cfg.sync.tls_cert_file !== '' && { tls: { certFile: cfg.sync.tls_cert_file, keyFile: cfg.sync.tls_key_file } }),
       });
       const broker = hub.broker;
       const local = broker.host === '0.0.0.0' || broker.host === '::' ? '127.0.0.1' : broker.host;
-      ctx.log.info({ listen: `${broker.host}:${broker.port}` }, `embedded broker listening on ${broker.host}:${broker.port}`);
-      return { url: `mqtt://${local.includes(':') ? `[${local}]` : local}:${broker.port}`, credentials: hub.credentials };
+      const scheme = hub.servername !== undefined ? 'mqtts' : 'mqtt';
+      ctx.log.info({ listen: `${broker.host}:${broker.port}`, tls: hub.servername ?? false }, `embedded broker listening on ${broker.host}:${broker.port}`);
+      const url = `${scheme}://${local.includes(':') ? `[${local}]` : local}:${broker.port}`;
+      const tls = clientTls(cfg.sync, url, hub.servername);
+      return { url, credentials: hub.credentials, ...(tls && { tls }) };
     },
     async stop() { await hub?.stop(); },
   };
@@ -142,6 +168,7 @@ export class BrokerPart implements Part {
   #service: BrokerService | undefined;
   #url: string | undefined;
   #credentials: { username: string; password: string } | undefined;
+  #tls: SyncTls | undefined;
 
   constructor(make: () => BrokerService) {
     this.#make = make;
@@ -151,12 +178,15 @@ export class BrokerPart implements Part {
   /** How this node's own clients log in to the broker; undefined for a broker without accounts. */
   get credentials(): { username: string; password: string } | undefined { return this.#credentials; }
   get service(): BrokerService | undefined { return this.#service; }
+  /** What this node's own clients verify the broker with (loopback TLS); undefined for plain TCP. */
+  get tls(): SyncTls | undefined { return this.#tls; }
 
   async start(): Promise<void> {
     const s = this.#make();
     const r = await s.start();
     this.#url = r.url;
     this.#credentials = r.credentials;
+    this.#tls = r.tls;
     this.#service = s;
   }
 
