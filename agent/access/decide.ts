@@ -28,8 +28,14 @@ export interface AccessDecision {
   badge?: string;
   ver?: string;
   mver?: string;
-  /** The badge's and member's revocations this node knew (the access log carries them for anomaly checks). */
+  /**
+   * The revocations this node knew of every record the decision relied on: badge, member, and the
+   * door's lockdowns or the machine's tag-outs and certificate (the access log carries them for
+   * anomaly checks, dapps/access/anomaly.ts).
+   */
   known?: string[];
+  /** A machine grant that relied on a certificate: the certificate's version. */
+  cver?: string;
 }
 
 export interface DecideOptions {
@@ -40,6 +46,12 @@ export interface DecideOptions {
   policy?: Partial<AccessPolicy>;
   /** Epoch ms of the last successful exchange with any peer; null when none since start. */
   lastContact?: () => number | null;
+  /**
+   * Epoch ms the offline period counts from, kept across restarts (the agent's offline clock,
+   * agent/daemon/offline-clock.ts); null when unknown, which applies the offline policy. Replaces
+   * lastContact when given.
+   */
+  offlineSince?: () => number | null;
   now?: () => number;
 }
 
@@ -49,6 +61,7 @@ export class AccessService {
   private readonly nodeKey: string | null;
   private siteSecret: Buffer | null;
   private readonly lastContact: () => number | null;
+  private readonly offlineSince: (() => number | null) | undefined;
   private readonly startedAt: number;
   /** The last full decision per resource, for the access log sink (same tick, same resource). */
   private readonly recent = new Map<string, AccessDecision>();
@@ -59,6 +72,7 @@ export class AccessService {
     this.siteSecret = o.siteSecret;
     this.policy = { ...DEFAULT_POLICY, ...o.policy };
     this.lastContact = o.lastContact ?? (() => null);
+    this.offlineSince = o.offlineSince;
     this.startedAt = (o.now ?? Date.now)();
   }
 
@@ -108,16 +122,22 @@ export class AccessService {
       const r = degraded(this.policy.clock, staff, 'clock_wrong', `clock ${Math.round((seen - at) / 1000)} s behind the ledger`);
       if (r) return { ...r, ...who, roles };
     }
-    const contact = this.lastContact() ?? this.startedAt;
-    if (this.policy.maxOfflineMs !== null && at - contact > this.policy.maxOfflineMs) {
-      const r = degraded(this.policy.offline, staff, 'offline_too_long', `no peer for ${Math.round((at - contact) / 60_000)} min`);
+    const contact = this.offlineSince ? this.offlineSince() : this.lastContact() ?? this.startedAt;
+    if (this.policy.maxOfflineMs !== null && (contact === null || at - contact > this.policy.maxOfflineMs)) {
+      const why = contact === null ? 'last contact with a peer unknown' : `no peer for ${Math.round((at - contact) / 60_000)} min`;
+      const r = degraded(this.policy.offline, staff, 'offline_too_long', why);
       if (r) return { ...r, ...who, roles };
     }
-    if (door) return { ...this.door(door, m, staff, req.at), ...who, roles };
-    return { ...this.machine(machine!, m, req.at), ...who };
+    const r = door ? { ...this.door(door, m, staff, req.at), roles } : this.machine(machine!, m, req.at);
+    return { ...r, ...who, known: [...who.known, ...(r.known ?? [])] };
   }
 
   private door(door: Door, m: Member, staff: boolean, at: Date): AccessDecision {
+    const known = [door.id, '*'].flatMap((scope) => this.ledger.get<Lockdown>(lockdownKey(scope))?.revs ?? []).map((r) => r.ver);
+    return { ...this.doorRules(door, m, staff, at), known };
+  }
+
+  private doorRules(door: Door, m: Member, staff: boolean, at: Date): AccessDecision {
     for (const scope of [door.id, '*']) {
       const lock = this.ledger.get<Lockdown>(lockdownKey(scope));
       if (!lock?.on) continue;
@@ -144,6 +164,12 @@ export class AccessService {
   }
 
   private machine(mc: Machine, m: Member, at: Date): AccessDecision {
+    const r = this.machineRules(mc, m, at);
+    const c = r.cver !== undefined ? this.ledger.get<Cert>(certKey(mc.id, m.id)) : undefined;
+    return { ...r, known: [...(mc.revs ?? []), ...(c?.revs ?? [])].map((x) => x.ver) };
+  }
+
+  private machineRules(mc: Machine, m: Member, at: Date): AccessDecision {
     const t = at.getTime();
     const roles: string[] = [];
     if (this.ledger.get<Role>(roleKey(mc.id, 'trainer', m.id))?.on) roles.push('trainer');
@@ -157,7 +183,7 @@ export class AccessService {
     const c = this.ledger.get<Cert>(certKey(mc.id, m.id));
     if (!c || !c.on) return { ...deny('not_certified', c ? `certificate withdrawn by ${c.ver.slice(0, 12)}` : `no certificate for ${mc.id}`), roles };
     if (c.until !== null && t > c.until) return { ...deny('certification_expired', `certificate ended ${new Date(c.until).toISOString()}`), roles };
-    return { ...allow(`machine ${mc.id}: certificate ${c.ver.slice(0, 12)}`), roles };
+    return { ...allow(`machine ${mc.id}: certificate ${c.ver.slice(0, 12)}`), roles, cver: c.ver };
   }
 }
 

@@ -12,6 +12,7 @@ import { HttpPart, parseListen, type StatusSource } from './http-server.ts';
 import { errText, type Logger } from './log.ts';
 import { agentMetrics } from './metrics-report.ts';
 import type { Notifier } from './notify.ts';
+import { OfflineClock } from './offline-clock.ts';
 import { AccessPart, createAccess, type AccessFactory } from './parts/access.ts';
 import { ControllersPart } from './parts/controllers.ts';
 import { readCredentials, type BrokerCredentials } from './parts/credentials.ts';
@@ -60,6 +61,8 @@ export class Daemon {
   readonly #sync: SyncPart | undefined;
   readonly #http: HttpPart | undefined;
   readonly #loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  /** Since when this node has had no peer, across restarts (access.max_offline_ms). */
+  readonly #offline: OfflineClock;
   readonly #startedAt = Date.now();
   #watchdog: Watchdog | undefined;
   #readyMs: number | undefined;
@@ -72,12 +75,16 @@ export class Daemon {
     this.#notifier = opts.notifier;
     this.#gpio = new GpioPart(cfg.gpio);
     this.#ledger = new LedgerPart(cfg.ledger, cfg.org, opts.dapps);
+    this.#offline = new OfflineClock({
+      stateDir: cfg.state_dir, log: this.#log.child({ part: 'offline-clock' }), toleranceMs: cfg.access.clock_tolerance_ms,
+      live: () => this.#sync?.service?.lastContact() ?? null,
+    });
     const accessFactory = opts.access ?? createAccess;
     this.#access = new AccessPart(accessFactory, () => {
       const ledger = this.#ledger.ledger;
       return ledger && {
         ledger, config: cfg, log: this.#log.child({ part: 'access' }),
-        lastContact: () => this.#sync?.service?.lastContact() ?? null,
+        offlineSince: () => this.#offline.since(),
         ledgerFault: (err: unknown) => this.supervisor.fail('ledger', err),
       };
     });
@@ -120,6 +127,8 @@ export class Daemon {
     // A hub's own clients log in to its broker with what the broker gave them (a password derived from the
     // broker secret); everyone else with sync.username and sync.password_file.
     const credentials = (): BrokerCredentials | undefined => (cfg.sync.broker === 'embedded' ? this.#broker?.credentials : readCredentials(cfg.sync));
+    // TLS as the broker asks: the hub's own clients check its certificate's name on loopback, nodes the URL's host.
+    const tls = (url: string): SyncTls | undefined => (cfg.sync.broker === 'embedded' ? this.#broker?.tls : clientTls(cfg.sync, url));
     if (cfg.sync.broker !== '') {
       const make = opts.sync ?? createSync;
       this.#sync = new SyncPart(() => {
@@ -127,11 +136,10 @@ export class Daemon {
         if (!ledger) throw new Error('the ledger is not open');
         const brokerUrl = cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker;
         if (!brokerUrl) throw new Error('the embedded broker is not running');
-    // TLS as the broker asks: the hub's own clients check its certificate's name on loopback, nodes the URL's host.
-    const tls = (url: string): SyncTls | undefined => (cfg.sync.broker === 'embedded' ? this.#broker?.tls : clientTls(cfg.sync, url));
         return make({
           ledger, config: cfg, brokerUrl, log: this.#log.child({ part: 'sync' }),
           ...optional('credentials', credentials()),
+          ...optional('tls', tls(brokerUrl)),
         });
       }, cfg.sync.broker === 'embedded');
       parts.push(this.#sync);
@@ -139,11 +147,14 @@ export class Daemon {
     if (cfg.sync.broker !== '' && cfg.enrolment.request_file !== '') {
       parts.push(new EnrolmentPart({
         requestFile: cfg.enrolment.request_file,
-          ...optional('tls', tls(brokerUrl)),
         nodeName: cfg.node.name,
         org: () => (cfg.org !== '' ? cfg.org : this.#ledger.ledger?.orgId?.toString('hex')),
         brokerUrl: () => (cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker),
         credentials,
+        tls: () => {
+          const url = cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker;
+          return url === undefined ? undefined : tls(url);
+        },
         enrolled: () => this.#access.service?.enrolment().enrolled ?? false,
         log: this.#log.child({ part: 'enrolment' }),
       }, cfg.sync.broker === 'embedded' ? ['access', 'broker'] : ['access']));
@@ -151,10 +162,6 @@ export class Daemon {
     if (cfg.http.listen !== '') {
       this.#http = new HttpPart(cfg.http.listen, this.#statusSource());
       parts.push(this.#http);
-        tls: () => {
-          const url = cfg.sync.broker === 'embedded' ? this.#broker?.url : cfg.sync.broker;
-          return url === undefined ? undefined : tls(url);
-        },
     }
     this.supervisor = new Supervisor({
       parts, log: this.#log, ...opts.supervisor, onChange: (s, prev) => this.#onPartChange(s, prev),
@@ -169,7 +176,9 @@ export class Daemon {
     this.#loop.enable();
     // loaded_ms: process start to here (Node itself, then loading the bundle); ready_ms follows.
     this.#log.info({ version: AGENT_VERSION, roles: rolesOf(this.config), loaded_ms: Math.round(performance.now()) }, 'gdo agent starting');
+    this.#offline.load();
     await this.supervisor.start();
+    this.#offline.start();
     if (this.#http?.address) {
       const a = this.#http.address;
       this.#log.info({ http: { address: a.address, port: a.port } }, `status endpoint on http://${a.address}:${a.port}/status`);
@@ -197,6 +206,7 @@ export class Daemon {
       this.#watchdog?.stop();
       this.safeNow();
       const told = this.#notifier?.send({ STOPPING: '1', STATUS: `stopping (${reason})` });
+      this.#offline.stop(); // while sync still holds its last contact
       await this.supervisor.stopAll();
       this.#loop.disable();
       await told;
@@ -266,6 +276,9 @@ export class Daemon {
         broker: this.config.sync.broker === 'embedded' ? `embedded (${this.#broker?.url ?? 'not running'})` : redactUrl(this.config.sync.broker),
         state: sync?.state ?? 'stopped', ...optional('detail', sync?.detail), peers: sync?.peers ?? [],
       } : null,
+      offline: {
+        ...this.#offline.status(), max_offline_ms: this.config.access.max_offline_ms, policy: this.config.access.offline_policy,
+      },
       decisions: this.sink.recent(),
       gpio: { backend: this.config.gpio.backend, ...(this.#gpio.board instanceof FileBackedBoard && { lines: this.#gpio.board.snapshot().lines }) },
     };

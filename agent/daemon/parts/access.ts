@@ -20,8 +20,11 @@ export interface AccessContext {
   ledger: Ledger;
   config: AgentConfig;
   log: Logger;
-  /** Epoch ms of the last exchange with any peer (from sync); null when none since start. */
-  lastContact: () => number | null;
+  /**
+   * Epoch ms the offline period counts from: the last contact with a peer, kept across restarts
+   * (../offline-clock.ts); null when unknown, which applies access.offline_policy.
+   */
+  offlineSince: () => number | null;
   /** The ledger refused a write for a reason of its own (I/O, disk full): outputs go safe, the ledger reopens. */
   ledgerFault: (err: unknown) => void;
 }
@@ -89,7 +92,7 @@ export const ledgerAccess: AccessFactory = (ctx) => {
   let secret = openSecret();
   const a = config.access;
   const service = new AccessService({
-    ledger, nodeKey, siteSecret: secret, lastContact: ctx.lastContact,
+    ledger, nodeKey, siteSecret: secret, offlineSince: ctx.offlineSince,
     policy: {
       maxOfflineMs: a.max_offline_ms, offline: a.offline_policy, clockToleranceMs: a.clock_tolerance_ms,
       clock: a.clock_policy, staffGroups: a.staff_groups,
