@@ -1,4 +1,6 @@
 // A small argument parser: `--flag value`, `--flag=value`, boolean `--flag`, positionals.
+import { didYouMean } from './suggest.ts';
+
 export class UsageError extends Error {}
 
 export interface Args {
@@ -52,5 +54,7 @@ export function list(a: Args, name: string): string[] {
 }
 
 export function onlyFlags(a: Args, allowed: readonly string[]): void {
-  for (const k of a.flags.keys()) if (!allowed.includes(k)) throw new UsageError(`unknown option --${k}`);
+  for (const k of a.flags.keys()) {
+    if (!allowed.includes(k)) throw new UsageError(`unknown option --${k}${didYouMean(k, [...allowed, 'help'], (c) => `--${c}`)}`);
+  }
 }

@@ -12,6 +12,7 @@ import { int, onlyFlags, str, UsageError, type Args } from './args.ts';
 import { passphrase, writeKeyFile } from './keyfile.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
+import { checkTz, localTz } from './time-args.ts';
 
 export function dataDir(a: Args): string {
   return str(a, 'data', process.env.GDO_DATA ?? '/var/lib/gdo');
@@ -26,11 +27,12 @@ export function openLedger(a: Args, mustExist = true): Ledger {
 }
 
 export async function cmdInit(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, ['data', 'name', 'admin-name', 'key', 'passphrase-file', 'json']);
+  onlyFlags(a, ['data', 'name', 'admin-name', 'key', 'passphrase-file', 'tz', 'json']);
   const dir = dataDir(a);
   if (existsSync(join(dir, 'ledger.db'))) throw new UsageError(`${dir} already holds a ledger`);
   const name = str(a, 'name');
   const adminName = str(a, 'admin-name', process.env.USER ?? 'admin');
+  const tz = checkTz('tz', str(a, 'tz', localTz())); // the site's zone: every command reads and shows times in it
   const keyPath = str(a, 'key', join(dir, 'operator.key'));
   const pass = await passphrase(a.flags, 'new operator key');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -40,10 +42,10 @@ export async function cmdInit(a: Args, out: Output): Promise<number> {
   const l = openLedger(a, false);
   try {
     const signer = new Signer(pair);
-    const { event, result } = l.append(signer, 'org', 'genesis', { name, admins: [{ key: pair.publicKey.toString('hex'), name: adminName }] });
+    const { event, result } = l.append(signer, 'org', 'genesis', { name, admins: [{ key: pair.publicKey.toString('hex'), name: adminName }], tz });
     if (result.status !== 'accepted') throw new Error(`genesis rejected: ${result.code} ${result.message}`);
-    out.result({ org: hex(event.id), admin: pair.publicKey.toString('hex'), key: keyPath, data: dir },
-      () => `created org '${name}' ${hex(event.id)}\nadmin key ${pair.publicKey.toString('hex')} in ${keyPath}`);
+    out.result({ org: hex(event.id), admin: pair.publicKey.toString('hex'), key: keyPath, data: dir, tz },
+      () => `created org '${name}' ${hex(event.id)} (times in ${tz})\nadmin key ${pair.publicKey.toString('hex')} in ${keyPath}`);
   } finally { l.close(); }
   return 0;
 }
@@ -131,9 +133,11 @@ export const ledgerCommands: Command[] = [
   {
     name: 'init',
     summary: "create an organisation: genesis and the founding admin's key",
-    help: `usage: gdo init --name NAME [--admin-name NAME] [--data DIR] [--key FILE] [--passphrase-file F] [--json]
+    help: `usage: gdo init --name NAME [--admin-name NAME] [--tz ZONE] [--data DIR] [--key FILE] [--passphrase-file F] [--json]
 Creates the ledger in DIR with a genesis naming you as the founding admin, and your key file
-(passphrase-protected; GDO_PASSPHRASE or --passphrase-file for scripts).`,
+(passphrase-protected; GDO_PASSPHRASE or --passphrase-file for scripts).
+--tz: the site's IANA time zone (default this computer's: $TZ or /etc/localtime), recorded in the
+genesis: staff commands read and show times in it unless given --tz or a time with an offset.`,
     run: (_sub, a, out) => cmdInit(a, out),
   },
   {

@@ -7,12 +7,14 @@ import type { Staff } from '../access/staff.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { badgeKey, type Badge } from '../../dapps/badge/index.ts';
 import type { Cert, Role } from '../../dapps/machine/index.ts';
-import { memberKey, type Member } from '../../dapps/member/index.ts';
+import type { Member } from '../../dapps/member/index.ts';
 import { list, onlyFlags, str, UsageError, type Args } from './args.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
 import { COMMON_HELP, eventId, idArg, noExtraArgs, READ_FLAGS, readLedger, shortHash, SIGN_FLAGS, splitList, table, withStaff } from './staff-session.ts';
-import { dateOf, endOfDay, isoOf } from './time-args.ts';
+import { noteFallback, readZone, zoneHeader, zoneOf, type Zone } from './site-tz.ts';
+import { getMember, refusePast, refuseTwin, warnPast } from './staff-guards.ts';
+import { dateOf, formatUntil, isoOf, parseUntil } from './time-args.ts';
 
 export interface MemberRow {
   id: string; name: string; email: string | null; groups: string[]; until: string | null;
@@ -28,12 +30,6 @@ function rowOf(l: Ledger, m: Member): MemberRow {
   return { id: m.id, name: m.name, email: m.email, groups: m.groups, until: isoOf(m.until), suspended: m.suspended, reason: m.reason, badges: activeBadges(l, m.id).length };
 }
 
-function getMember(l: Ledger, id: string): Member {
-  const m = l.get<Member>(memberKey(id));
-  if (!m) throw new Error(`member '${id}' does not exist (see gdo member list)`);
-  return m;
-}
-
 const status = (m: { suspended: boolean; until: string | null }): string =>
   m.suspended ? 'suspended' : m.until !== null && Date.parse(m.until) < Date.now() ? 'expired' : 'active';
 
@@ -41,10 +37,10 @@ function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** The CSV `gdo access import` reads; the badge column stays empty (only hashes are known). */
-export function membersCsv(members: Member[]): string {
+/** The CSV `gdo access import` reads; the badge column stays empty (only hashes are known). `until` is a date in `tz`, the site's zone. */
+export function membersCsv(members: Member[], tz = 'UTC'): string {
   const lines = ['id,name,email,groups,until,badge'];
-  for (const m of members) lines.push([m.id, m.name, m.email ?? '', m.groups.join(';'), dateOf(m.until), ''].map(csvField).join(','));
+  for (const m of members) lines.push([m.id, m.name, m.email ?? '', m.groups.join(';'), dateOf(m.until, tz), ''].map(csvField).join(','));
   return `${lines.join('\n')}\n`;
 }
 
@@ -56,11 +52,25 @@ function detailsOf(a: Args): { name?: string; email?: string; groups?: string[];
   return d;
 }
 
+/** --until as the site reads it (a date is the end of that day in the site's zone), or undefined. */
+function untilOf(a: Args, zone: Zone, out: Output): number | undefined {
+  if (!a.flags.has('until') || a.flags.get('until') === 'none') return undefined;
+  const text = str(a, 'until');
+  if (!/[zZ]$|[+-]\d{2}:\d{2}$/.test(text)) noteFallback(zone, out, 'until');
+  return parseUntil('until', text, zone.tz);
+}
+
 async function add(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, [...SIGN_FLAGS, 'id', 'name', 'email', 'groups', 'until']);
+  onlyFlags(a, [...SIGN_FLAGS, 'id', 'name', 'email', 'groups', 'until', 'tz']);
   noExtraArgs(a, 1);
   const id = idArg(a, 'id', 'the member id');
-  const body = { id, ...detailsOf(a), name: str(a, 'name'), ...(a.flags.has('until') && { until: endOfDay('until', str(a, 'until')) }) };
+  const details = { ...detailsOf(a), name: str(a, 'name') };
+  // Refused before the passphrase: an id that differs from a member's only in case (the ledger
+  // would refuse it too, exit 3), and a membership that would end before it begins.
+  const zone = readLedger(a, (l) => { refuseTwin(l, id); return zoneOf(a, l); });
+  const until = untilOf(a, zone, out);
+  if (until !== undefined) refusePast('until', until, zone.tz, 'the member would be expired from the start (give a future date, or leave --until out for an open-ended membership)');
+  const body = { id, ...details, ...(until !== undefined && { until }) };
   return withStaff(a, (staff, l) => {
     const e = staff.addMember(body);
     const row = rowOf(l, getMember(l, id));
@@ -70,7 +80,7 @@ async function add(a: Args, out: Output): Promise<number> {
 }
 
 async function update(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, [...SIGN_FLAGS, 'id', 'name', 'email', 'groups', 'add-group', 'remove-group', 'until']);
+  onlyFlags(a, [...SIGN_FLAGS, 'id', 'name', 'email', 'groups', 'add-group', 'remove-group', 'until', 'tz']);
   noExtraArgs(a, 1);
   const id = idArg(a, 'id', 'the member id');
   const body: Parameters<Staff['updateMember']>[0] = { id, ...detailsOf(a) };
@@ -80,16 +90,20 @@ async function update(a: Args, out: Output): Promise<number> {
     throw new UsageError('nothing to change: give --name, --email, --groups, --add-group, --remove-group or --until');
   }
   if (body.groups && (adds.length || removes.length)) throw new UsageError('--groups replaces the groups; do not combine it with --add-group or --remove-group');
+  const zone = readZone(a);
   if (a.flags.has('until')) {
-    const u = str(a, 'until');
-    if (u === 'none') body.open_ended = true; else body.until = endOfDay('until', u);
+    if (str(a, 'until') === 'none') body.open_ended = true;
+    else {
+      body.until = untilOf(a, zone, out)!;
+      warnPast('until', body.until, zone.tz, `member '${id}''s membership ends at once (doors and machines refuse them from now on)`, out);
+    }
   }
   return withStaff(a, (staff, l) => {
     const m = getMember(l, id);
     if (adds.length || removes.length) body.groups = [...new Set([...m.groups, ...adds])].filter((g) => !removes.includes(g));
     const e = staff.updateMember(body);
     const row = rowOf(l, getMember(l, id));
-    out.result({ event: eventId(e), member: row }, () => `updated member '${id}': groups ${row.groups.join(',') || '-'}, until ${row.until ?? 'open-ended'}`);
+    out.result({ event: eventId(e), member: row }, () => `updated member '${id}': groups ${row.groups.join(',') || '-'}, until ${row.until === null ? 'open-ended' : `${formatUntil(Date.parse(row.until), zone.tz)} (${zone.tz})`}`);
     return 0;
   });
 }
@@ -118,24 +132,27 @@ async function reinstate(a: Args, out: Output): Promise<number> {
 }
 
 function listMembers(a: Args, out: Output): number {
-  onlyFlags(a, [...READ_FLAGS, 'group', 'suspended']);
+  onlyFlags(a, [...READ_FLAGS, 'group', 'suspended', 'tz']);
   noExtraArgs(a, 0);
   const groups = splitList(list(a, 'group'));
   const onlySuspended = a.flags.get('suspended') === true;
   return readLedger(a, (l) => {
+    const zone = zoneOf(a, l);
     const rows = l.scan<Member>('member/m/').map(([, m]) => rowOf(l, m))
       .filter((r) => (!onlySuspended || r.suspended) && groups.every((g) => r.groups.includes(g)));
-    out.result(rows, () => table(['ID', 'NAME', 'GROUPS', 'UNTIL', 'STATUS', 'BADGES'],
-      rows.map((r) => [r.id, r.name, r.groups.join(',') || '-', r.until?.slice(0, 10) ?? '-', status(r), String(r.badges)])));
+    out.result(rows, () => `${table(['ID', 'NAME', 'GROUPS', 'UNTIL', 'STATUS', 'BADGES'],
+      rows.map((r) => [r.id, r.name, r.groups.join(',') || '-', r.until === null ? '-' : formatUntil(Date.parse(r.until), zone.tz), status(r), String(r.badges)]))}${rows.some((r) => r.until !== null) ? `\n(${zoneHeader(zone)})` : ''}`);
     return 0;
   });
 }
 
 function show(a: Args, out: Output): number {
-  onlyFlags(a, [...READ_FLAGS, 'id']);
+  onlyFlags(a, [...READ_FLAGS, 'id', 'tz']);
   noExtraArgs(a, 1);
   const id = idArg(a, 'id', 'the member id');
   return readLedger(a, (l) => {
+    const zone = zoneOf(a, l);
+    const when = (iso: string): string => formatUntil(Date.parse(iso), zone.tz);
     const m = getMember(l, id);
     const badges = l.scan(`badge/by/${id}/`).map(([k]) => l.get<Badge>(badgeKey(k.slice(k.lastIndexOf('/') + 1)))!)
       .filter((b) => b.member === id).map((b) => ({ badge: shortHash(b.badge), revoked: b.revoked, reason: b.reason }));
@@ -147,23 +164,24 @@ function show(a: Args, out: Output): number {
     const v = { ...row, version: m.ver, badges, certificates, roles };
     out.result(v, () => [
       `member     ${row.id}`, `name       ${row.name}`, `email      ${row.email ?? '-'}`, `groups     ${row.groups.join(', ') || '-'}`,
-      `until      ${row.until ?? 'open-ended'}`, `status     ${status(row)}${row.reason ? ` (${row.reason})` : ''}`,
+      `until      ${row.until === null ? 'open-ended' : when(row.until)}`, `status     ${status(row)}${row.reason ? ` (${row.reason})` : ''}`,
       `badges     ${badges.map((b) => `${b.badge}${b.revoked ? ` revoked${b.reason ? ` (${b.reason})` : ''}` : ''}`).join(', ') || '-'}`,
-      `certified  ${certificates.map((c) => `${c.machine}${c.until ? ` until ${c.until.slice(0, 10)}` : ''}`).join(', ') || '-'}`,
+      `certified  ${certificates.map((c) => `${c.machine}${c.until ? ` until ${when(c.until)}` : ''}`).join(', ') || '-'}`,
       `roles      ${roles.map((r) => `${r.role} of ${r.machine}`).join(', ') || '-'}`,
+      ...(row.until !== null || certificates.some((c) => c.until) ? [`(${zoneHeader(zone)})`] : []),
     ].join('\n'));
     return 0;
   });
 }
 
 function exportCsv(a: Args, out: Output): number {
-  onlyFlags(a, [...READ_FLAGS, 'out']);
+  onlyFlags(a, [...READ_FLAGS, 'out', 'tz']);
   noExtraArgs(a, 0);
   const file = a.flags.has('out') ? str(a, 'out') : undefined;
   if (out.json && file === undefined) throw new UsageError('--json needs --out FILE (without it the CSV itself goes to stdout)');
   return readLedger(a, (l) => {
     const members = l.scan<Member>('member/m/').map(([, m]) => m);
-    const csv = membersCsv(members);
+    const csv = membersCsv(members, zoneOf(a, l).tz);
     if (file === undefined) { process.stdout.write(csv); return 0; }
     const tmp = `${file}.tmp-${process.pid}`;
     writeFileSync(tmp, csv, { mode: 0o600 });
@@ -194,7 +212,11 @@ export const memberCommands: Command[] = [{
                        The badge column is left empty: the ledger holds only keyed hashes of badges,
                        never their UIDs, so badges must be re-entered (or kept) when importing elsewhere.
                        Suspensions are not part of the CSV.
---until is the last day of the membership (it ends at 23:59:59.999 UTC that day).
+--until is the last day of the membership: it ends at midnight at the end of that day in the site's time
+zone (gdo init --tz; --tz ZONE overrides). 'YYYY-MM-DD HH:MM' (site zone) or ISO with an offset name an
+exact end. A date already past is refused by add and warned about by update. Listings show times in the
+site's zone; --json carries ISO times in UTC.
+Member ids are unique regardless of case: 'Alice' is refused (exit 3) while 'alice' exists.
 ${COMMON_HELP}`,
   run(sub, a, out) {
     switch (sub) {

@@ -21,15 +21,38 @@ export function parseDate(flag: string, text: string): string {
   return text;
 }
 
-/** The end of a day, UTC, in epoch ms: what `until` means in the CSV import too (agent/access/csv-import.ts). */
-export function endOfDay(flag: string, text: string): number {
-  const [y, mo, d] = dateParts(flag, text);
-  return Date.UTC(y, mo - 1, d, 23, 59, 59, 999);
+/** The instant a wall-clock time in `tz` names; see parseWhen for clocks that go back or forward. */
+function wallToUtc(y: number, mo: number, d: number, h: number, mi: number, tz: string, sec = 0): number {
+  // The offsets in force a day either side; a wall time that both read as itself is ambiguous
+  // (clocks went back) and takes the earlier instant; one that neither does is in a gap (clocks went
+  // forward) and moves forward by the gap, like a clock that was not yet changed.
+  const guess = Date.UTC(y, mo - 1, d, h, mi, sec);
+  const before = offsetAt(guess - 86_400_000, tz);
+  const fits = [before, offsetAt(guess + 86_400_000, tz)].map((o) => guess - o).filter((t) => guess - offsetAt(t, tz) === t);
+  return fits.length ? Math.min(...fits) : guess - before;
 }
 
-/** The UTC date of an instant; endOfDay(dateOf(t)) is t for times endOfDay made. */
-export function dateOf(ms: number | null): string {
-  return ms === null ? '' : new Date(ms).toISOString().slice(0, 10);
+/**
+ * The end of a day in `tz` (the site's zone; UTC by default), in epoch ms: the last millisecond
+ * before the next day starts there. What `until` means for members and certificates.
+ */
+export function endOfDay(flag: string, text: string, tz = 'UTC'): number {
+  const [y, mo, d] = dateParts(flag, text);
+  const next = new Date(Date.UTC(y, mo - 1, d + 1));
+  return wallToUtc(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), 0, 0, tz) - 1;
+}
+
+/**
+ * An end time as staff type it for --until: a date (the end of that day in `tz`), a wall time
+ * 'YYYY-MM-DD HH:MM' in `tz`, or an ISO time with its own offset.
+ */
+export function parseUntil(flag: string, text: string, tz: string): number {
+  return DATE_RE.test(text) ? endOfDay(flag, text, tz) : parseWhen(flag, text, tz);
+}
+
+/** The date of an instant in `tz` (UTC by default); endOfDay(dateOf(t, tz), tz) is t for times endOfDay made. */
+export function dateOf(ms: number | null, tz = 'UTC'): string {
+  return ms === null ? '' : formatLocal(ms, tz).slice(0, 10);
 }
 
 export function isoOf(ms: number | null): string | null {
@@ -44,8 +67,12 @@ export function parseDuration(flag: string, text: string): number {
   return ms;
 }
 
+/** An IANA zone this computer knows, in the shape the ledger accepts (dapps/org/index.ts tzSchema). */
 export function checkTz(flag: string, tz: string): string {
-  try { new Intl.DateTimeFormat('en-GB', { timeZone: tz }); } catch {
+  try {
+    if (!/^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+){0,2}$/.test(tz)) throw new RangeError(tz);
+    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
+  } catch {
     throw new UsageError(`--${flag} '${tz}' is not a time zone (expected an IANA name such as Europe/Berlin)`);
   }
   return tz;
@@ -68,19 +95,14 @@ function offsetAt(ms: number, tz: string): number {
  * 'YYYY-MM-DD HH:MM' (or with 'T') read in `tz`.
  */
 export function parseWhen(flag: string, text: string, tz: string): number {
-  const wall = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})$/.exec(text);
+  const wall = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text);
   if (wall) {
     const [y, mo, d] = dateParts(flag, wall[1]!);
     const h = Number(wall[2]);
     const mi = Number(wall[3]);
-    if (h > 23 || mi > 59) throw new UsageError(`--${flag} '${text}' has no such time of day`);
-    // The offsets in force a day either side; a wall time that both read as itself is ambiguous
-    // (clocks went back) and takes the earlier instant; one that neither does is in a gap (clocks went
-    // forward) and moves forward by the gap, like a clock that was not yet changed.
-    const guess = Date.UTC(y, mo - 1, d, h, mi);
-    const before = offsetAt(guess - 86_400_000, tz);
-    const fits = [before, offsetAt(guess + 86_400_000, tz)].map((o) => guess - o).filter((t) => guess - offsetAt(t, tz) === t);
-    return fits.length ? Math.min(...fits) : guess - before;
+    const sec = Number(wall[4] ?? 0);
+    if (h > 23 || mi > 59 || sec > 59) throw new UsageError(`--${flag} '${text}' has no such time of day`);
+    return wallToUtc(y, mo, d, h, mi, tz, sec);
   }
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/.test(text)) {
     const t = Date.parse(text);
@@ -131,6 +153,26 @@ export function formatWindow(w: Window): string {
     i = j + 1;
   }
   return `${idx.length === 7 ? 'daily' : runs.join(',')} ${w.from}-${w.to}`;
+}
+
+/** The zone's short name at an instant, as a label: 'CET', 'BST', 'UTC', or 'GMT-4' where it has none in English. */
+export function zoneAbbr(ms: number, tz: string): string {
+  const f = new Intl.DateTimeFormat('en-GB', { timeZone: tz, timeZoneName: 'short' });
+  return f.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? tz;
+}
+
+/** 'YYYY-MM-DD HH:MM CET': a time as people read it, labelled with its zone. */
+export function formatZoned(ms: number, tz: string): string {
+  return `${formatLocal(ms, tz)} ${zoneAbbr(ms, tz)}`;
+}
+
+/**
+ * An end of membership or certificate for people: the date alone when it is the end of a day in
+ * `tz` (what --until DATE makes), the labelled time otherwise.
+ */
+export function formatUntil(ms: number, tz: string): string {
+  const date = dateOf(ms, tz);
+  return endOfDay('until', date, tz) === ms ? date : formatZoned(ms, tz);
 }
 
 /** 'YYYY-MM-DD HH:MM' on `tz`'s wall clock. */

@@ -2,7 +2,7 @@
 // members; a membership may end at a time (`until`, epoch ms) and puts a member in access groups.
 // Suspension is a power event (ordered before concurrent ordinary events) and always applies;
 // reinstatement is a guarded grant (dapps/shared/guards.ts): it cites the suspension it lifts.
-import type { Dapp } from '../../agent/ledger/dapp.ts';
+import type { Dapp, StateReader } from '../../agent/ledger/dapp.ts';
 import { reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';
 import { flagGrantsAfter } from '../access/anomaly.ts';
@@ -24,6 +24,48 @@ const groups = s.list(groupSchema, 32);
 const email = s.str(200, { pattern: /^[^\s@]+@[^\s@]+$/, describe: 'an e-mail address' });
 const until = s.int(0, 2 ** 48);
 
+/**
+ * Member ids are unique regardless of case (`Alice` is refused while `alice` exists), for member
+ * adds dated from this instant on (hlc ms, 2026-12-08T00:00Z). Earlier adds keep the state they
+ * always had, so a ledger that already holds two such ids folds as before on every replica, in a
+ * re-fold after a merge and in `gdo ledger verify` alike. Concurrent adds of `alice` and `Alice`
+ * on two forks: the one first in fold order applies, the other is kept but not applied
+ * (soft-failed, INVALID_BODY), as are later events of its fork that name it (docs/access-model.md,
+ * "Member ids").
+ */
+export const CASE_UNIQUE_FROM_MS = Date.UTC(2026, 11, 8);
+
+/** How many leading letters the case-insensitive lookup expands into both cases (2^4 = 16 range scans at most). */
+const CASE_PREFIX_LETTERS = 4;
+
+/**
+ * The ids of existing members equal to `id` but for the case of its ASCII letters (itself
+ * included when it exists). Derived state keeps no case-folded index (one would change the state,
+ * and so the state hash, of every existing ledger): instead the ids whose first letters match in
+ * either case are scanned, a few keys each, and compared whole.
+ */
+export function sameMemberId(state: Pick<StateReader, 'scan'>, id: string): string[] {
+  const folded = id.toLowerCase();
+  let letters = 0;
+  let cut = id.length;
+  for (let i = 0; i < id.length; i++) {
+    if (/[A-Za-z]/.test(id[i]!) && ++letters > CASE_PREFIX_LETTERS) { cut = i; break; }
+  }
+  let prefixes = [''];
+  for (const ch of id.slice(0, cut)) {
+    const cases = ch.toLowerCase() === ch.toUpperCase() ? [ch] : [ch.toUpperCase(), ch.toLowerCase()];
+    prefixes = prefixes.flatMap((p) => cases.map((c) => p + c));
+  }
+  const hits: string[] = [];
+  for (const p of prefixes) {
+    for (const [k] of state.scan(memberKey(p))) {
+      const other = k.slice(memberKey('').length);
+      if (other.toLowerCase() === folded) hits.push(other);
+    }
+  }
+  return hits.sort();
+}
+
 interface AddBody { id: string; name: string; email?: string; groups?: string[]; until?: number }
 interface UpdateBody { id: string; name?: string; email?: string; groups?: string[]; until?: number; open_ended?: boolean }
 
@@ -35,6 +77,10 @@ export const memberDapp: Dapp = {
       validate(ctx, body: AddBody, state) {
         requireAdmin(ctx, 'add a member');
         if (state.has(memberKey(body.id))) reject('INVALID_BODY', `body.id: member '${body.id}' already exists`);
+        if (ctx.hlc.ms >= CASE_UNIQUE_FROM_MS) {
+          const twin = sameMemberId(state, body.id)[0];
+          if (twin !== undefined) reject('INVALID_BODY', `body.id: member '${twin}' already exists; member ids are unique regardless of case`);
+        }
       },
       apply(ctx, body: AddBody, state) {
         state.put(memberKey(body.id), {

@@ -10,6 +10,15 @@ export const SEALED_SECRET_BYTES = 92;
 export const NODE_ROLES = ['door', 'machine', 'hub'] as const;
 const keyPath = (k: string): string => `org/key/${k}`;
 const name = s.str(80);
+/**
+ * The site's time zone: the shape of an IANA name only. Whether this Node's ICU knows the zone is
+ * checked by the CLI (agent/cli/time-args.ts checkTz), never here: ICU versions differ between
+ * replicas, and a validator must decide the same everywhere.
+ */
+export const tzSchema = s.str(64, { pattern: /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+){0,2}$/, describe: 'an IANA time zone name such as Europe/Zurich' });
+
+/** The organisation's record (`org/meta`); `tz` is absent in ledgers made before gdo init --tz (UTC then). */
+export interface OrgMeta { name: string; genesis: string; tz?: string }
 
 function requireAdmin(who: KeyRecord | undefined, what: string): void {
   if (!who || who.kind !== 'admin' || who.revoked) reject('NOT_AUTHORIZED', `only an admin may ${what}`);
@@ -23,14 +32,14 @@ export const orgDapp: Dapp = {
   name: 'org',
   types: {
     genesis: {
-      schema: s.obj({ name, admins: s.list(s.obj({ key: s.hex(32), name }), 16, 1) }),
+      schema: s.obj({ name, admins: s.list(s.obj({ key: s.hex(32), name }), 16, 1), tz: s.opt(tzSchema) }),
       validate(ctx, body: { admins: Array<{ key: string }> }, state) {
         if (state.has('org/meta')) reject('INVALID_BODY', 'the organisation already has a genesis');
         if (!body.admins.some((a) => a.key === ctx.author)) reject('NOT_AUTHORIZED', 'the genesis must be signed by one of its founding admins');
         if (new Set(body.admins.map((a) => a.key)).size !== body.admins.length) reject('INVALID_BODY', 'body.admins: a key is listed twice');
       },
-      apply(ctx, body: { name: string; admins: Array<{ key: string; name: string }> }, state) {
-        state.put('org/meta', { name: body.name, genesis: ctx.id });
+      apply(ctx, body: { name: string; admins: Array<{ key: string; name: string }>; tz?: string }, state) {
+        state.put('org/meta', { name: body.name, genesis: ctx.id, ...(body.tz !== undefined && { tz: body.tz }) } satisfies OrgMeta);
         for (const a of body.admins) state.put(keyPath(a.key), { kind: 'admin', name: a.name, roles: [], added: ctx.id } satisfies KeyRecord);
         state.put('org/admin-count', body.admins.length);
       },

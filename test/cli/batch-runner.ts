@@ -4,10 +4,7 @@
 // error becomes the exit code and the one stderr line the entry point prints. end-to-end.test.ts
 // checks that mapping on the real entry point.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { main } from '../../agent/cli/main.ts';
-import { UsageError } from '../../agent/cli/args.ts';
-import { KeyFileError } from '../../agent/cli/keyfile.ts';
-import { LedgerError } from '../../agent/ledger/errors.ts';
+import { main, reportError } from '../../agent/cli/main.ts';
 
 export interface Run { code: number; stdout: string; stderr: string }
 
@@ -24,8 +21,7 @@ for (const argv of steps) {
   try {
     code = await main(argv);
   } catch (e) {
-    code = e instanceof UsageError ? 2 : e instanceof LedgerError || e instanceof KeyFileError ? 3 : 1;
-    stderr += `gdo: ${e instanceof LedgerError ? `${e.code}: ` : ''}${(e as Error).message}\n`;
+    code = reportError(e, argv);
   } finally {
     process.stdout.write = real.out;
     process.stderr.write = real.err;

@@ -84,7 +84,7 @@ describe('gdo member and gdo badge', () => {
     const rows = json<Row[]>(r['list']!);
     assert.deepEqual(rows.map((m) => [m.id, m.groups.join(','), m.badges, m.suspended]), [['alice', 'members,woodshop', 1, false], ['bob', 'laser-users,members', 1, false]]);
     assert.deepEqual(json<Row[]>(r['listGroup']!).map((m) => m.id), ['alice']);
-    assert.match(r['listText']!.stdout, /^ID +NAME +GROUPS +UNTIL +STATUS +BADGES\nalice +Alice A +members,woodshop +2030-12-31 +active +1\nbob +Bob +laser-users,members +- +active +1\n$/);
+    assert.match(r['listText']!.stdout, /^ID +NAME +GROUPS +UNTIL +STATUS +BADGES\nalice +Alice A +members,woodshop +2030-12-31 +active +1\nbob +Bob +laser-users,members +- +active +1\n\(times in UTC\)\n$/);
   });
 
   it('refuses bad input with exit 2 and ledger refusals with exit 3, one line each', () => {
@@ -142,7 +142,10 @@ describe('gdo member and gdo badge', () => {
   });
 
   it('exports the CSV the importer reads, with the badge column empty', () => {
-    refused(r['exportJsonNoOut']!, 2, /^gdo: --json needs --out FILE/);
+    // With --json the refusal is itself the JSON document (README, "The CLI").
+    assert.equal(r['exportJsonNoOut']!.code, 2);
+    assert.equal(r['exportJsonNoOut']!.stderr, '');
+    assert.match(JSON.parse(r['exportJsonNoOut']!.stdout).error.message, /^--json needs --out FILE/);
     assert.deepEqual(json(r['exportFile']!), { file: csvFile, members: 2 });
     const csv = readFileSync(csvFile, 'utf8');
     assert.equal(csv, r['exportStdout']!.stdout);
