@@ -1,7 +1,7 @@
 // The PN532's RSTPDN pin on a GPIO line: the last resort for a reader that stopped answering (HARDWARE.md
 // "Known failure modes"). RSTPDN is active low: driven low the chip is held in reset, released high it runs.
 // The line is opened active-low so that logical "on" means "in reset"; it idles off (electrical high), and
-// hil-tests/README.md puts it on a pin pulled up at power-up, so the reader runs while the agent does not.
+// docs/wiring.md puts it on a pin pulled up at power-up, so the reader runs while the agent does not.
 // After a reset the chip is back in LowVbat mode: the poller's next init sends the HSU wake-up sequence.
 import type { GpioBackend, OutputLine } from '../gpio/types.ts';
 import { Sleeper, systemClock, type Clock } from './clock.ts';

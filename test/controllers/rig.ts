@@ -51,7 +51,7 @@ function common() {
   return { clock, gpio, board: gpio.board, sink, cards, errors, decider };
 }
 
-/** Default door wiring of hil-tests/README.md: strike 17, switch 5, REX 6 (active low), LED 22, buzzer 23. */
+/** Door wiring of docs/wiring.md: strike 17, switch 5, REX 6 (active low), LED 22, buzzer 23. */
 export const DOOR_PINS = {
   strike: { line: 17 },
   door_switch: { line: 5, debounce_ms: 30 },
