@@ -9,8 +9,11 @@ import type { NodeRole } from './fields.ts';
 
 /** agent.json sections --config sets whole. */
 export const CONFIG_SECTIONS = ['readers', 'doors', 'machines', 'gpio', 'ledger', 'access', 'http', 'log'] as const;
-/** The keys of `sync` --config may set: the hub's broker, not the node's way to it. */
-export const CONFIG_SYNC_KEYS = ['broker_operators', 'embedded_listen'] as const;
+/** The keys of `sync` --config may set: the hub's broker, and plain TCP where a site chooses it; not the
+ *  node's way to the broker nor its credentials. */
+export const CONFIG_SYNC_KEYS = ['broker_operators', 'embedded_listen', 'allow_plain'] as const;
+/** Of those, the ones only a hub running the embedded broker uses. */
+const HUB_SYNC_KEYS: readonly string[] = ['broker_operators', 'embedded_listen'];
 
 /** Keys provisioning or first boot write, and who to ask instead. */
 const OWNED: Record<string, string> = {
@@ -24,6 +27,9 @@ const OWNED: Record<string, string> = {
   'sync.username': 'give --broker-user',
   'sync.password_file': 'first boot writes it from --broker-pass-file or --broker-secret-file',
   'sync.broker_secret_file': 'first boot writes it for a hub from --broker-secret-file',
+  'sync.ca_file': 'first boot writes it from the site CA provisioning puts in the bootstrap',
+  'sync.tls_cert_file': 'first boot writes it for a hub from the certificate provisioning puts in the bootstrap',
+  'sync.tls_key_file': 'first boot writes it for a hub from the certificate provisioning puts in the bootstrap',
 };
 
 export interface NodeConfigContext {
@@ -69,7 +75,7 @@ export function checkNodeConfig(value: unknown, ctx: NodeConfigContext): Record<
     if (!isObject(sync)) fail('sync', 'sync must be an object');
     checkKeys(sync as Record<string, unknown>, 'sync', CONFIG_SYNC_KEYS, fail);
     for (const k of Object.keys(sync as object)) {
-      if (ctx.broker !== 'embedded') fail(`sync.${k}`, `sync.${k} is for a hub running the embedded broker (--broker embedded), got ${ctx.broker === undefined ? 'no --broker' : `--broker ${ctx.broker}`}`);
+      if (HUB_SYNC_KEYS.includes(k) && ctx.broker !== 'embedded') fail(`sync.${k}`, `sync.${k} is for a hub running the embedded broker (--broker embedded), got ${ctx.broker === undefined ? 'no --broker' : `--broker ${ctx.broker}`}`);
     }
   }
   // The ledger refuses a node's door and machine events unless its enrolment names the role (dapps/shared/guards.ts).
