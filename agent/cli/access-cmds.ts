@@ -18,6 +18,7 @@ import { passphrase, readKeyFile } from './keyfile.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
+import { DeskPush, PUSH_FLAG, withPushOutput } from './desk-push.ts';
 
 function siteSecret(a: Args): Buffer {
   const s = readSiteSecret(dataDir(a));
@@ -123,7 +124,7 @@ function anomalies(a: Args, out: Output): number {
 }
 
 async function importCmd(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, ['data', 'key', 'passphrase-file', 'json']);
+  onlyFlags(a, ['data', 'key', 'passphrase-file', 'json', PUSH_FLAG]);
   const file = a.pos[0];
   if (!file) throw new UsageError('gdo access import FILE.csv: missing FILE');
   let text: string;
@@ -132,11 +133,19 @@ async function importCmd(a: Args, out: Output): Promise<number> {
   const keyPath = str(a, 'key', join(dataDir(a), 'operator.key'));
   const pair = readKeyFile(keyPath, await passphrase(a.flags, `operator key ${keyPath}`));
   const l = openLedger(a);
+  // With a connected site (gdo site connect) the import is sent to the hub like every staff change.
+  let push: DeskPush | null = null;
   try {
-    const summary = importCsv(l, new Signer(pair), text, secret);
-    out.result(summary, () => `imported ${file}: ${summary.members_added} member(s) added, ${summary.members_updated} updated, ${summary.badges_assigned} badge(s) assigned (${summary.events} events, one transaction)`);
-    return 0;
-  } finally { l.close(); }
+    push = DeskPush.open(a, l);
+    return await withPushOutput(a, push, () => {
+      const summary = importCsv(l, new Signer(pair), text, secret);
+      out.result(summary, () => `imported ${file}: ${summary.members_added} member(s) added, ${summary.members_updated} updated, ${summary.badges_assigned} badge(s) assigned (${summary.events} events, one transaction)`);
+      return 0;
+    });
+  } finally {
+    await push?.close();
+    l.close();
+  }
 }
 
 export const accessCommands: Command[] = [{

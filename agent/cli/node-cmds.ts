@@ -23,6 +23,8 @@ import { passphrase, readKeyFile } from './keyfile.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
+import { DeskPush, PUSH_FLAG } from './desk-push.ts';
+import { linkCa, readSiteLink } from './site-link.ts';
 
 /** Codes that mean "refused after checking" (exit 3); anything else is a plain failure (exit 1). */
 const REJECTIONS: ReadonlySet<EnrolErrorCode> = new Set<EnrolErrorCode>([
@@ -99,8 +101,17 @@ export function secretFile(a: Args, flag: string): string {
   return text;
 }
 
-/** Broker connection from --broker, --broker-user, --broker-pass-file, --broker-ca. */
+/**
+ * Broker connection from --broker, --broker-user, --broker-pass-file, --broker-ca; without --broker, the
+ * data directory's connected site (gdo site connect) and its operator account.
+ */
 function brokerOptions(a: Args, orgId: Buffer | string): EnrolBrokerOptions {
+  if (!a.flags.has('broker')) {
+    const link = readSiteLink(dataDir(a));
+    if (!link) throw new UsageError('no --broker URL and no connected site (gdo site connect)');
+    const ca = linkCa(dataDir(a), link);
+    return { url: link.broker, orgId, username: link.name, password: link.password, ...(ca && { tls: { ca } }) };
+  }
   const o: EnrolBrokerOptions = { url: str(a, 'broker'), orgId };
   if (a.flags.has('broker-user')) o.username = str(a, 'broker-user');
   if (a.flags.has('broker-pass-file')) o.password = secretFile(a, 'broker-pass-file');
@@ -112,7 +123,7 @@ interface Source { where: string; bytes: Buffer }
 
 /** Requests retained on the broker, or the *.json files of a directory (a USB stick). */
 async function requestSources(a: Args, l: Ledger): Promise<Source[]> {
-  if (a.flags.has('broker')) {
+  if (a.flags.has('broker') || (!a.flags.has('dir') && readSiteLink(dataDir(a)))) {
     if (!l.orgId) throw new UsageError('the ledger has no genesis yet');
     const o = brokerOptions(a, l.orgId);
     let found: Array<{ name: string; payload: Buffer }>;
@@ -142,7 +153,7 @@ async function cmdRequests(a: Args, out: Output): Promise<number> {
         const row = { from: where, name: req.name, key: req.key, roles: req.roles, at: req.at };
         try {
           checkRequest(l, dataDir(a), req.name, req);
-          const how = a.flags.has('broker') ? `--broker ${str(a, 'broker')}` : `--request ${where}`;
+          const how = a.flags.has('broker') ? `--broker ${str(a, 'broker')}` : where.includes(' enrol/') ? '(from the connected site)' : `--request ${where}`;
           return { ...row, ok: true, verdict: `ready: gdo node approve ${req.name} ${how}` };
         } catch (err) {
           if (!isEnrolError(err)) throw err;
@@ -160,37 +171,48 @@ async function cmdRequests(a: Args, out: Output): Promise<number> {
 }
 
 async function cmdApprove(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, ['data', 'json', 'request', 'key', 'passphrase-file', ...BROKER_FLAGS]);
+  onlyFlags(a, ['data', 'json', 'request', 'key', 'passphrase-file', PUSH_FLAG, ...BROKER_FLAGS]);
   const name = a.pos[0];
-  if (!name || a.pos.length > 1) throw new UsageError('usage: gdo node approve NAME (--request FILE | --broker URL)');
-  if (a.flags.has('request') === a.flags.has('broker')) throw new UsageError('give exactly one of --request FILE or --broker URL');
+  if (!name || a.pos.length > 1) throw new UsageError('usage: gdo node approve NAME [--request FILE | --broker URL]');
+  const linked = readSiteLink(dataDir(a)) !== null;
+  if (a.flags.has('request') && a.flags.has('broker')) throw new UsageError('give --request FILE or --broker URL, not both');
+  if (!a.flags.has('request') && !a.flags.has('broker') && !linked) throw new UsageError('give exactly one of --request FILE or --broker URL (or connect the data directory to the site first: gdo site connect)');
   const l = openLedger(a);
+  let push: DeskPush | null = null;
   try {
     let req: EnrolmentRequest;
     if (a.flags.has('request')) {
       req = readRequestFile(str(a, 'request'));
     } else {
       const found = (await requestSources(a, l)).find((s) => s.where.endsWith(` enrol/${name}`));
-      if (!found) throw new EnrolError('ENROL_NOT_PROVISIONED', `no enrolment request from '${name}' on ${str(a, 'broker')} (has the node booted and reached the broker?)`);
+      if (!found) throw new EnrolError('ENROL_NOT_PROVISIONED', `no enrolment request from '${name}' on ${brokerOptions(a, l.orgId!).url} (has the node booted and reached the broker?)`);
       req = parseEnrolmentRequest(found.bytes, found.where);
     }
     // Everything that can refuse the request is checked before the passphrase is asked for.
     checkRequest(l, dataDir(a), name, req);
+    // With a connected site the approval is delivered: the hub lets the node in, and it enrols (issue 12).
+    push = DeskPush.open(a, l);
     const signer = await operatorSigner(a);
     const r = approveEnrolment({ ledger: l, dataDir: dataDir(a), name, request: req, signer });
     if (r.siteSecretCreated) process.stderr.write(`gdo: note: ${siteSecretPath(dataDir(a))} did not exist; made a new site secret (back it up: badge hashes depend on it)\n`);
-    out.result({ name, key: r.key, roles: r.roles, event: r.event, siteSecretCreated: r.siteSecretCreated },
-      () => `enrolled '${name}' (${r.roles.join(',')}) with key ${r.key.slice(0, 16)}: event ${r.event.slice(0, 12)}; the node picks it up at its next sync`);
-  } finally { l.close(); }
+    const pushed = await push?.finish() ?? undefined;
+    const next = pushed?.state === 'delivered' ? 'the site has it: the node enrols as soon as it syncs' : 'the node picks it up at its next sync';
+    out.result({ name, key: r.key, roles: r.roles, event: r.event, siteSecretCreated: r.siteSecretCreated, ...(pushed && { push: pushed }) },
+      () => `enrolled '${name}' (${r.roles.join(',')}) with key ${r.key.slice(0, 16)}: event ${r.event.slice(0, 12)}; ${next}`);
+  } finally {
+    await push?.close();
+    l.close();
+  }
   return 0;
 }
 
 async function cmdRevoke(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, ['data', 'json', 'reason', 'key', 'passphrase-file']);
+  onlyFlags(a, ['data', 'json', 'reason', 'key', 'passphrase-file', PUSH_FLAG]);
   const who = a.pos[0];
   if (!who || a.pos.length > 1) throw new UsageError('usage: gdo node revoke NAME|KEY [--reason TEXT]');
   const reason = a.flags.has('reason') ? str(a, 'reason') : undefined;
   const l = openLedger(a);
+  let push: DeskPush | null = null;
   try {
     const key = /^[0-9a-f]{64}$/.test(who) ? who : l.get<string>(`org/node/${who}`);
     if (!key) throw new EnrolError('ENROL_CONFLICT', `no node named '${who}' was ever enrolled (gdo node list)`);
@@ -198,11 +220,17 @@ async function cmdRevoke(a: Args, out: Output): Promise<number> {
     if (!rec) throw new EnrolError('ENROL_CONFLICT', `key ${key.slice(0, 12)} is not a key of this organisation`);
     if (rec.kind !== 'node') throw new EnrolError('ENROL_CONFLICT', `key ${key.slice(0, 12)} is an admin key; gdo node revoke only revokes nodes`);
     if (rec.revoked) throw new EnrolError('ENROL_CONFLICT', `node '${rec.name}' (key ${key.slice(0, 12)}) is already revoked`);
+    // With a connected site the revocation is delivered: the hub's broker shuts the node out at once.
+    push = DeskPush.open(a, l);
     const signer = await operatorSigner(a);
     const { event, result } = l.append(signer, 'org', 'key.revoke', reason === undefined ? { key } : { key, reason });
     if (result.status !== 'accepted') throw new EnrolError('ENROL_CONFLICT', `the ledger refused org/key.revoke: ${result.code ?? result.status} ${result.message ?? ''}`.trim());
-    out.result({ name: rec.name, key, event: hex(event.id) }, () => `revoked node '${rec.name}' (key ${key.slice(0, 16)}): event ${hex(event.id).slice(0, 12)}`);
-  } finally { l.close(); }
+    const pushed = await push?.finish() ?? undefined;
+    out.result({ name: rec.name, key, event: hex(event.id), ...(pushed && { push: pushed }) }, () => `revoked node '${rec.name}' (key ${key.slice(0, 16)}): event ${hex(event.id).slice(0, 12)}`);
+  } finally {
+    await push?.close();
+    l.close();
+  }
   return 0;
 }
 
@@ -252,9 +280,11 @@ export const nodeCommands: Command[] = [{
   requests [--dir DIR | --broker URL]
                                   check enrolment requests: the *.json files in DIR (default DATA/requests, e.g.
                                   a USB stick with nodes' gdo/enrol-request.json), or those retained on the broker
-  approve NAME (--request FILE | --broker URL)
+  approve NAME [--request FILE | --broker URL]
                                   verify the request (signature, org, the token provisioned for NAME) and sign
-                                  org/node.add with the provisioned roles and the site secret sealed to the node
+                                  org/node.add with the provisioned roles and the site secret sealed to the node;
+                                  with a connected site (gdo site connect) the request comes from the site
+                                  without --broker, and the approval is sent to the hub (--push-wait S, 5)
   revoke NAME|KEY [--reason TEXT] sign org/key.revoke for the node's key
   request [--state DIR] [--out FILE | --publish [--broker URL]]
                                   on a node: print, write or publish its own enrolment request (--publish uses

@@ -15,14 +15,17 @@ import { badgeKey, type Badge } from '../../dapps/badge/index.ts';
 import { str, UsageError, type Args } from './args.ts';
 import { passphrase, readKeyFile } from './keyfile.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
+import { DeskPush, PUSH_FLAG, withPushOutput } from './desk-push.ts';
 
 /** Options of every command that only reads the data directory. */
 export const READ_FLAGS = ['data', 'json'] as const;
 /** Options of every command that signs an event with the operator's key. */
-export const SIGN_FLAGS = ['data', 'json', 'key', 'passphrase-file'] as const;
+export const SIGN_FLAGS = ['data', 'json', 'key', 'passphrase-file', PUSH_FLAG] as const;
 
 export const COMMON_HELP = `common options: --data DIR (default $GDO_DATA or /var/lib/gdo), --json (one JSON document on stdout)
 signing: --key FILE (default DIR/operator.key), passphrase from GDO_PASSPHRASE, --passphrase-file FILE or a prompt
+site: with a connected site (gdo site connect) what is signed is sent to the hub, waiting at most --push-wait S (5);
+  offline, it stays signed in DIR (exit 0) and gdo sync sends it
 exit codes: 0 ok, 1 failure (e.g. not found), 2 usage error, 3 refused by the ledger or the key file`;
 
 export function readLedger<T>(a: Args, fn: (l: Ledger) => T): T {
@@ -30,14 +33,22 @@ export function readLedger<T>(a: Args, fn: (l: Ledger) => T): T {
   try { return fn(l); } finally { l.close(); }
 }
 
-/** Opens the ledger first (so a wrong --data fails before the passphrase prompt), then the key. */
+/**
+ * Opens the ledger first (so a wrong --data fails before the passphrase prompt), then the key. With a
+ * connected site the link starts connecting meanwhile, and what fn signs is pushed (agent/cli/desk-push.ts).
+ */
 export async function withStaff<T>(a: Args, fn: (staff: Staff, l: Ledger) => T): Promise<T> {
   const l = openLedger(a);
+  let push: DeskPush | null = null;
   try {
+    push = DeskPush.open(a, l);
     const keyPath = str(a, 'key', join(dataDir(a), 'operator.key'));
     const signer = new Signer(readKeyFile(keyPath, await passphrase(a.flags, 'operator key')));
-    return fn(new Staff(l, signer), l);
-  } finally { l.close(); }
+    return await withPushOutput(a, push, () => fn(new Staff(l, signer), l));
+  } finally {
+    await push?.close();
+    l.close();
+  }
 }
 
 /**

@@ -169,7 +169,9 @@ export class SyncNode {
     client.on('connect', () => this.safely('connect', () => this.onConnect()));
     client.on('close', () => this.safely('close', () => this.onClose()));
     client.on('error', (e) => {
-      if (this.state === 'running') this.log.warn({ err: e.message }, 'sync: mqtt error');
+      // The code (ECONNREFUSED, a TLS verification code, a CONNACK return code) lets a tool say which it was.
+      const code = (e as { code?: unknown }).code;
+      if (this.state === 'running') this.log.warn({ err: e.message, ...(code !== undefined && { code }) }, 'sync: mqtt error');
       else this.log.debug({ err: e.message }, 'sync: mqtt error while stopping');
     });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
@@ -230,6 +232,18 @@ export class SyncNode {
       };
       this.connectWaiters.push(w);
     });
+  }
+
+  /**
+   * Publishes these events on our live stream now (what a tool signed before it was connected, e.g.
+   * the staff desk: docs/sync-protocol.md, "The staff desk"); false when not connected.
+   */
+  publishEvents(raws: readonly Buffer[]): boolean {
+    if (!this.connected || this.state !== 'running') return false;
+    if (raws.length === 0) return true;
+    for (const payload of packEvents(0, raws, this.limits.maxEventsMessageBytes)) this.publish(this.topics.events(this.name), payload);
+    this.counters.eventsSent += raws.length;
+    return true;
   }
 
   /** Resolves when no session runs or is queued, no request is being served and ingest is idle. */
