@@ -41,9 +41,9 @@ export const PEOPLE: readonly Person[] = [
 export const DOOR = { id: 'front', name: 'Front door', node: 'front-door' as const, resource: 'door:front' };
 export const LASER = { id: 'laser', name: 'Laser cutter', node: 'laser' as const, resource: 'machine:laser' };
 
-/** BCM lines of the fake GPIO headers (what a real wiring table would say). */
+/** BCM lines of the fake GPIO headers: those of docs/wiring.md (test/docs/wiring.test.ts checks them). */
 export const PINS = {
-  door: { strike: 17, door_switch: 24, rex: 6, led: 22, buzzer: 23 },
+  door: { strike: 17, door_switch: 5, rex: 6, led: 22, buzzer: 23 },
   laser: { relay: 17, led: 22, buzzer: 23 }, // its own Pi: the same header positions as the door's strike, LED, buzzer
 } as const;
 
