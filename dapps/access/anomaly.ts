@@ -6,6 +6,10 @@
 // - the grant folds after the revocation: the record it used is revoked at a time before the grant;
 // - the revocation folds after the grant: it scans the member's indexed grants dated after it.
 // Either way the flag lands in derived state, so every node computes the same flags (state hash).
+// Tag-outs and lockdowns concern every member, and are checked by the grant only: the fold places a
+// revocation dated before a grant ahead of it (Kahn's order by hlc, docs/ledger-format.md "Fold
+// order": every ancestor of the revocation is older still), so that check is the one that runs; the
+// per-member scan below stays for badges, suspensions and certificates, which have an index at hand.
 import type { StateReader, StateWriter } from '../../agent/ledger/dapp.ts';
 import type { Hlc } from '../../agent/ledger/hlc.ts';
 import { hlcBefore, type History, type Versioned } from '../shared/guards.ts';
@@ -13,7 +17,8 @@ import { hlcBefore, type History, type Versioned } from '../shared/guards.ts';
 export const ANOMALY_PREFIX = 'access/anomaly/';
 export const OFFLINE_GRANT = 'granted offline after revocation';
 
-export interface GrantIndexEntry { id: string; hlc: Hlc; node: string; resource: string; badge: string | null }
+/** `cert`: a machine grant that relied on the member's certificate (a decertification can flag it). */
+export interface GrantIndexEntry { id: string; hlc: Hlc; node: string; resource: string; badge: string | null; cert?: true }
 
 export interface Anomaly {
   kind: typeof OFFLINE_GRANT;
@@ -23,7 +28,10 @@ export interface Anomaly {
   resource: string;
   badge: string | null;
   granted_at: Hlc;
-  /** The revocation the grant did not know: badge revoked, member suspended, certificate withdrawn, machine out. */
+  /**
+   * The revocation the grant did not know: badge revoked, member suspended, certificate withdrawn,
+   * machine out of service, door lockdown, site lockdown.
+   */
   revocation: string;
   revocation_kind: string;
   revoked_at: Hlc;

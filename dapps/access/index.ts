@@ -9,10 +9,10 @@ import type { Dapp, EventContext, StateReader } from '../../agent/ledger/dapp.ts
 import { reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';
 import { badgeKey, type Badge } from '../badge/index.ts';
-import { doorKey, type Door } from '../door/index.ts';
-import { machineKey, type Machine } from '../machine/index.ts';
+import { doorKey, lockdownKey, type Door, type Lockdown } from '../door/index.ts';
+import { certKey, machineKey, ROLES, type Cert, type Machine } from '../machine/index.ts';
 import { memberKey, type Member } from '../member/index.ts';
-import { badgeSchema, idSchema, MAX_REVS, requireNode, verSchema } from '../shared/guards.ts';
+import { badgeSchema, idSchema, MAX_REVS, requireNode, verSchema, type History } from '../shared/guards.ts';
 import { flagUnknownRevocations, indexGrant, type GrantIndexEntry } from './anomaly.ts';
 
 export const resourceSchema = s.str(80, { pattern: /^(?:door|machine):[A-Za-z0-9][A-Za-z0-9._@-]*$/, describe: "'door:<id>' or 'machine:<id>'" });
@@ -30,8 +30,15 @@ export interface DecisionBody {
   /** Versions of the badge and member records the decision relied on. */
   ver?: string;
   mver?: string;
-  /** The badge's and member's revocations this node knew when it decided (anomaly checks). */
+  /**
+   * The revocations this node knew when it decided, of every record the decision relied on: badge,
+   * member, the door's and the site's lockdowns, the machine's tag-outs and certificate (anomaly checks).
+   */
   known?: string[];
+  /** A machine grant that relied on a certificate: the certificate's version. */
+  cver?: string;
+  /** The member's roles at the machine that the grant may have relied on (a maintainer runs it out of service). */
+  roles?: string[];
 }
 
 /** The node that may report for a resource: the one the door or machine names, else any enrolled node. */
@@ -47,13 +54,39 @@ function requireReporter(ctx: EventContext, state: StateReader, resource: string
   if (bound !== null && bound !== k.name) reject('NOT_AUTHORIZED', `${resource} belongs to node '${bound}', not '${k.name}'`);
 }
 
+/**
+ * The records a granted decision relied on, each with the words for its revocations, in the order
+ * the anomaly check reads them (the first unknown one is the one a flag names). A grant the node
+ * would have made even knowing a withdrawal does not rely on that record: a maintainer at a machine
+ * out of service, a trainer or a machine without certificates (no `cver`), a member of a group the
+ * lockdown exempts (its exemptions and the member's groups at this point of the fold).
+ */
+function reliedOn(state: StateReader, body: DecisionBody, member: string): Array<[History | undefined, string]> {
+  const out: Array<[History | undefined, string]> = [[state.get<Member>(memberKey(member)), 'member suspended']];
+  if (body.badge !== undefined) out.push([state.get<Badge>(badgeKey(body.badge)), 'badge revoked']);
+  const [kind, id] = body.resource.split(':') as [string, string];
+  if (kind === 'machine') {
+    if (!(body.roles ?? []).includes('maintainer')) out.push([state.get<Machine>(machineKey(id)), 'machine out of service']);
+    if (body.cver !== undefined) out.push([state.get<Cert>(certKey(id, member)), 'certificate withdrawn']);
+    return out;
+  }
+  const groups = state.get<Member>(memberKey(member))?.groups ?? [];
+  for (const scope of [id, '*']) {
+    const lock = state.get<Lockdown>(lockdownKey(scope));
+    if (lock && !lock.exempt.some((x) => groups.includes(x))) out.push([lock, scope === '*' ? 'site lockdown' : 'door lockdown']);
+  }
+  return out;
+}
+
 export const accessDapp: Dapp = {
   name: 'access',
   types: {
     decision: {
       schema: s.obj({
         resource: resourceSchema, allow: s.bool(), reason: s.str(64), rule: s.opt(s.str(200)),
-        member: s.opt(idSchema), badge: s.opt(badgeSchema), ver: verSchema, mver: verSchema, known: s.opt(s.list(s.hex(32), 2 * MAX_REVS)),
+        member: s.opt(idSchema), badge: s.opt(badgeSchema), ver: verSchema, mver: verSchema,
+        // Badge, member, and two more records (door and site lockdowns, or tag-outs and certificate).
+        known: s.opt(s.list(s.hex(32), 4 * MAX_REVS)), cver: verSchema, roles: s.opt(s.list(s.oneOf(ROLES), ROLES.length)),
       }),
       validate(ctx, body: DecisionBody, state) {
         requireReporter(ctx, state, body.resource, 'log an access decision');
@@ -61,11 +94,13 @@ export const accessDapp: Dapp = {
       },
       apply(ctx, body: DecisionBody, state) {
         if (!body.allow || body.member === undefined) return;
-        const g: GrantIndexEntry = { id: ctx.id, hlc: ctx.hlc, node: ctx.authorKey!.name, resource: body.resource, badge: body.badge ?? null };
+        const g: GrantIndexEntry = {
+          id: ctx.id, hlc: ctx.hlc, node: ctx.authorKey!.name, resource: body.resource, badge: body.badge ?? null,
+          ...(body.cver !== undefined && { cert: true }),
+        };
         indexGrant(state, body.member, g);
         const known = body.known ?? [];
-        flagUnknownRevocations(state, body.member, g, state.get<Member>(memberKey(body.member)), known, 'member suspended');
-        if (body.badge !== undefined) flagUnknownRevocations(state, body.member, g, state.get<Badge>(badgeKey(body.badge)), known, 'badge revoked');
+        for (const [rec, kind] of reliedOn(state, body, body.member)) flagUnknownRevocations(state, body.member, g, rec, known, kind);
       },
     },
     alarm: {

@@ -10,6 +10,7 @@
 import type { Dapp, EventContext, StateReader } from '../../agent/ledger/dapp.ts';
 import { reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';
+import { flagGrantsAfter } from '../access/anomaly.ts';
 import { memberKey, type Member } from '../member/index.ts';
 import { idSchema, isAdmin, knownSchema, nameSchema, need, requireCurrent, requireFollowsRevocations, revokeHistory, stamp, verSchema, who, type History, type Versioned } from '../shared/guards.ts';
 
@@ -142,6 +143,8 @@ export const machineDapp: Dapp = {
       apply(ctx, body: { machine: string; member: string }, state) {
         const c = state.get<Cert>(certKey(body.machine, body.member))!;
         state.put(certKey(body.machine, body.member), { ...c, on: false, revs: revokeHistory(ctx, c).revs, ...stamp(ctx) } satisfies Cert);
+        const resource = `machine:${body.machine}`;
+        flagGrantsAfter(state, body.member, stamp(ctx), 'certificate withdrawn', (g) => g.resource === resource && g.cert === true);
       },
     },
     out: {

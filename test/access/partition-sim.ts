@@ -229,8 +229,8 @@ export class PartitionSim {
     for (const g of events) {
       if (g.dapp !== 'access' || g.type !== 'decision' || g.body['allow'] !== true) continue;
       const member = String(g.body['member']);
-      const badge = String(g.body['badge']);
-      const unknown = events.find((r) => isRevocationOf(r, badge, member) && !g.anc.has(r.id) && compareHlc(r.hlc, g.hlc) < 0);
+      const groups = this.nodes[0]!.ledger.get<Member>(memberKey(member))?.groups ?? [];
+      const unknown = events.find((r) => withdraws(r, g.body, member, groups) && !g.anc.has(r.id) && compareHlc(r.hlc, g.hlc) < 0);
       if (unknown && !flagged.has(g.id)) throw new Violation(`grant ${g.id.slice(0, 12)} for ${member} was made after ${unknown.dapp}/${unknown.type} ${unknown.id.slice(0, 12)} it could not know, and is not flagged`);
       if (!unknown && flagged.has(g.id)) throw new Violation(`grant ${g.id.slice(0, 12)} for ${member} is flagged, but its node knew every earlier revocation`);
     }
@@ -239,6 +239,23 @@ export class PartitionSim {
 
 function isRevocationOf(m: Meta, badge: string, member: string): boolean {
   return (m.dapp === 'badge' && m.type === 'revoke' && m.body['badge'] === badge) || (m.dapp === 'member' && m.type === 'suspend' && m.body['id'] === member);
+}
+
+/**
+ * A revocation of something the grant relied on: its badge, its member, the certificate it used at the
+ * machine, the machine being in service (unless a maintainer ran it), the door or site not in lockdown
+ * (unless the member is in a group the lockdown exempts: `groups`, the member's groups).
+ */
+function withdraws(r: Meta, grant: Record<string, unknown>, member: string, groups: readonly string[]): boolean {
+  if (isRevocationOf(r, String(grant['badge']), member)) return true;
+  const [kind, id] = String(grant['resource']).split(':') as [string, string];
+  if (kind === 'machine') {
+    if (r.dapp !== 'machine' || r.body['machine'] !== id) return false;
+    if (r.type === 'out') return !((grant['roles'] as string[] | undefined) ?? []).includes('maintainer');
+    return r.type === 'decertify' && grant['cver'] !== undefined && r.body['member'] === member;
+  }
+  if (r.dapp !== 'door' || r.type !== 'lockdown' || (r.body['door'] !== id && r.body['door'] !== '*')) return false;
+  return !((r.body['exempt'] as string[] | undefined) ?? []).some((g) => groups.includes(g));
 }
 
 function isRegrantOf(g: Meta, rev: Meta, badge: string, member: string): boolean {
