@@ -1,8 +1,8 @@
 // Bulk import of members and their badges from CSV, as one atomic batch: every line becomes
 // events appended in one transaction, and one bad line refuses the whole file, named by its
 // line number. Columns (header line required, any order):
-//   id, name, email, groups (separated by ';' or '|'), until (YYYY-MM-DD, end of that day UTC,
-//   or empty), badge (card UID in hex, optional; several separated by ';').
+//   id, name, email, groups (separated by ';' or '|'), until (YYYY-MM-DD, end of that day in the
+//   site's time zone as the caller's endOfDay reads it, UTC by default, or empty), badge (card UID in hex, optional; several separated by ';').
 // Existing members are updated (name, email, groups, until); badges already assigned to the same
 // member are left as they are.
 import { LedgerError } from '../ledger/errors.ts';
@@ -50,7 +50,11 @@ const COLUMNS = ['id', 'name', 'email', 'groups', 'until', 'badge'] as const;
 export interface ImportSummary { members_added: number; members_updated: number; badges_assigned: number; events: number }
 
 /** The events a CSV file makes, each with the line it came from (errors name it). */
-export function planCsvImport(ledger: Ledger, text: string, secret: Buffer): { items: Array<{ dapp: string; type: string; body: Json }>; lines: number[]; summary: ImportSummary } {
+/** The end of a CSV `until` day, epoch ms; `gdo access import` passes the site zone's (agent/cli/time-args.ts). */
+export type EndOfDay = (date: string) => number;
+const endOfDayUtc: EndOfDay = (d) => Date.parse(`${d}T23:59:59.999Z`);
+
+export function planCsvImport(ledger: Ledger, text: string, secret: Buffer, endOfDay: EndOfDay = endOfDayUtc): { items: Array<{ dapp: string; type: string; body: Json }>; lines: number[]; summary: ImportSummary } {
   const rows = parseCsv(text.replace(/^\uFEFF/, ''));
   if (rows.length === 0) throw new CsvImportError(1, 'the file is empty (a header line is required)');
   const header = rows[0]!.fields.map((h) => h.trim().toLowerCase());
@@ -75,7 +79,7 @@ export function planCsvImport(ledger: Ledger, text: string, secret: Buffer): { i
     const until = get('until');
     if (until) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(until) || !Number.isFinite(Date.parse(`${until}T00:00:00Z`))) throw new CsvImportError(line, `until '${until}' is not a date YYYY-MM-DD`);
-      body['until'] = Date.parse(`${until}T23:59:59.999Z`);
+      body['until'] = endOfDay(until);
     }
     const existing = ledger.get<Member>(memberKey(id));
     items.push({ dapp: 'member', type: existing ? 'update' : 'add', body });
@@ -99,8 +103,8 @@ export function planCsvImport(ledger: Ledger, text: string, secret: Buffer): { i
 }
 
 /** Plans, then appends all of it or nothing; a refused event is reported with the CSV line it came from. */
-export function importCsv(ledger: Ledger, signer: Signer, text: string, secret: Buffer): ImportSummary {
-  const { items, lines, summary } = planCsvImport(ledger, text, secret);
+export function importCsv(ledger: Ledger, signer: Signer, text: string, secret: Buffer, endOfDay: EndOfDay = endOfDayUtc): ImportSummary {
+  const { items, lines, summary } = planCsvImport(ledger, text, secret, endOfDay);
   if (items.length === 0) return summary;
   const { results } = ledger.appendBatch(signer, items, { atomic: true });
   const bad = results.findIndex((r) => r.status === 'rejected');

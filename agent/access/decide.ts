@@ -14,7 +14,11 @@ import { badgeHash } from './badge-hash.ts';
 import { DEFAULT_POLICY, type AccessPolicy, type DegradedPolicy } from './policy.ts';
 import type { ReasonCode } from './reasons.ts';
 
-export interface AccessRequest { credential: Buffer; resource: string; at: Date }
+/**
+ * A card's UID (`credential`, hashed here with the site secret), or a badge already known by its
+ * hash (`badge`: `gdo access check --member` asks for each of a member's badges, with no card).
+ */
+export type AccessRequest = ({ credential: Buffer; badge?: undefined } | { badge: string; credential?: undefined }) & { resource: string; at: Date };
 
 export interface AccessDecision {
   allow: boolean;
@@ -102,7 +106,7 @@ export class AccessService {
     const machine = kind === 'machine' ? l.get<Machine>(machineKey(id)) : undefined;
     if (!door && !machine) return deny('unknown_resource', `${req.resource} is not in the ledger`);
 
-    const badge = badgeHash(this.siteSecret, req.credential);
+    const badge = req.badge ?? badgeHash(this.siteSecret, req.credential);
     const b = l.get<Badge>(badgeKey(badge));
     if (!b) return { ...deny('unknown_badge'), badge };
     const base = { badge, ver: b.ver, memberId: b.member };

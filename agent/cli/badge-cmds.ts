@@ -4,12 +4,14 @@
 // is usually not at hand, its owner's badge list is.
 import type { Ledger } from '../ledger/ledger.ts';
 import { badgeKey, type Badge } from '../../dapps/badge/index.ts';
-import { memberKey } from '../../dapps/member/index.ts';
+import { memberKey, type Member } from '../../dapps/member/index.ts';
 import { onlyFlags, str, UsageError, type Args } from './args.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
 import { COMMON_HELP, eventId, findBadge, hashUid, idArg, noExtraArgs, READ_FLAGS, readLedger, readUid, shortHash, SIGN_FLAGS, siteSecret, table, withStaff } from './staff-session.ts';
-import { isoOf } from './time-args.ts';
+import { zoneHeader, zoneOf } from './site-tz.ts';
+import { warnBadgeHolder } from './staff-guards.ts';
+import { formatLocal, isoOf } from './time-args.ts';
 
 /** A badge named by --uid HEX or by --badge PREFIX (for cards whose UID is not at hand). */
 function oneOf(a: Args, uidFlag: string, hashFlag: string): { uid: Buffer } | { prefix: string } {
@@ -30,6 +32,7 @@ async function assign(a: Args, out: Output): Promise<number> {
   return withStaff(a, (staff, l) => {
     const hash = hashUid(siteSecret(a, l), uid);
     const e = staff.assignBadge(hash, member);
+    warnBadgeHolder(l.get<Member>(memberKey(member))!, zoneOf(a, l).tz, out);
     out.result({ event: eventId(e), badge: shortHash(hash), member }, () => `assigned badge ${shortHash(hash)} to member '${member}'`);
     return 0;
   });
@@ -67,15 +70,16 @@ async function replace(a: Args, out: Output): Promise<number> {
 }
 
 function listBadges(a: Args, out: Output): number {
-  onlyFlags(a, [...READ_FLAGS, 'member']);
+  onlyFlags(a, [...READ_FLAGS, 'member', 'tz']);
   noExtraArgs(a, 1);
   const member = a.flags.has('member') || a.pos[0] !== undefined ? idArg(a, 'member', 'the member id') : undefined;
   return readLedger(a, (l) => {
     if (member !== undefined && !l.get(memberKey(member))) throw new Error(`member '${member}' does not exist (see gdo member list)`);
     const rows = l.scan<Badge>('badge/b/').map(([, b]) => b).filter((b) => member === undefined || b.member === member)
       .map((b) => ({ badge: shortHash(b.badge), member: b.member, revoked: b.revoked, reason: b.reason, since: isoOf(b.at.ms) }));
-    out.result(rows, () => table(['BADGE', 'MEMBER', 'STATUS', 'SINCE'],
-      rows.map((r) => [r.badge, r.member, r.revoked ? `revoked${r.reason ? ` (${r.reason})` : ''}` : 'active', r.since!.slice(0, 16).replace('T', ' ')])));
+    const zone = zoneOf(a, l);
+    out.result(rows, () => `${table(['BADGE', 'MEMBER', 'STATUS', 'SINCE'],
+      rows.map((r) => [r.badge, r.member, r.revoked ? `revoked${r.reason ? ` (${r.reason})` : ''}` : 'active', formatLocal(Date.parse(r.since!), zone.tz)]))}${rows.length ? `\n(${zoneHeader(zone)})` : ''}`);
     return 0;
   });
 }
@@ -85,13 +89,13 @@ export const badgeCommands: Command[] = [{
   summary: 'badges: assign a card to a member, revoke, replace a lost card, list (hash prefixes)',
   subcommands: ['assign', 'revoke', 'replace', 'list'],
   help: `usage: gdo badge <subcommand> ...
-  assign --member ID --uid HEX        give a card to a member
+  assign --member ID --uid HEX        give a card to a member (a warning when the member is suspended or expired)
   revoke (--uid HEX | --badge HASH) [--reason TEXT]
                                       the card opens nothing any more (wins over concurrent changes)
   replace (--old HEX | --old-badge HASH) --uid HEX
                                       a lost or broken card: revokes the old one and gives the new one
                                       to the same member, in one event
-  list [--member ID]                  badges with their member and status
+  list [--member ID] [--tz ZONE]      badges with their member, status and since when (in the site's zone)
 HEX is the card UID as a reader prints it: 4 to 10 bytes in hex, ':' or spaces allowed (04:a2:19:c3).
 It is hashed with the site secret (DIR/site-secret) at once: the ledger, the output and the logs only
 ever hold the hash. HASH is a hash prefix as gdo badge list shows it (at least 8 hex digits), for a

@@ -9,7 +9,9 @@ import { list, onlyFlags, str, UsageError, type Args } from './args.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
 import { COMMON_HELP, eventId, idArg, noExtraArgs, READ_FLAGS, readLedger, SIGN_FLAGS, splitList, table, withStaff } from './staff-session.ts';
-import { checkTz, formatLocal, formatWindow, isoOf, localTz, parseDate, parseDuration, parseWhen, parseWindow } from './time-args.ts';
+import { noteFallback, readZone, zoneHeader, zoneOf } from './site-tz.ts';
+import { warnEmptyGroups, warnUnknownNode } from './staff-guards.ts';
+import { formatWindow, formatZoned, isoOf, parseDate, parseDuration, parseWhen, parseWindow } from './time-args.ts';
 
 const GROUP = /^[a-z0-9][a-z0-9_-]*$/;
 const MAX_HOLD_MS = 31 * 86_400_000;
@@ -45,12 +47,19 @@ function doorDetails(a: Args): { name?: string; node?: string; fail?: 'secure' |
 
 const ruleText = (r: { group: string; schedule: string | null }): string => (r.schedule ? `${r.group}@${r.schedule}` : r.group);
 
+/** Warnings before signing: a rule no member can use yet, a node no one has. */
+function guardDoor(a: Args, l: Ledger, body: ReturnType<typeof doorDetails>, out: Output): void {
+  if (body.rules) warnEmptyGroups(l, body.rules.map((r) => r.group), out);
+  if (body.node !== undefined) warnUnknownNode(a, l, body.node, 'door', out);
+}
+
 async function add(a: Args, out: Output): Promise<number> {
   onlyFlags(a, [...SIGN_FLAGS, 'id', 'name', 'node', 'fail', 'rule']);
   noExtraArgs(a, 1);
   const id = idArg(a, 'id', 'the door id');
   const body = { id, ...doorDetails(a), name: str(a, 'name') };
   return withStaff(a, (staff, l) => {
+    guardDoor(a, l, body, out);
     const e = staff.addDoor(body);
     const d = l.get<Door>(doorKey(id))!;
     out.result({ event: eventId(e), door: d }, () => `added door '${id}' (${d.name}), fail-${d.fail}, rules: ${d.rules.map(ruleText).join(', ') || 'none (nobody gets in yet)'}`);
@@ -65,6 +74,7 @@ async function update(a: Args, out: Output): Promise<number> {
   const body = { id, ...doorDetails(a) };
   if (Object.keys(body).length === 1) throw new UsageError('nothing to change: give --name, --node, --fail, --rule or --no-rules');
   return withStaff(a, (staff, l) => {
+    guardDoor(a, l, body, out);
     const e = staff.updateDoor(body);
     const d = l.get<Door>(doorKey(id))!;
     out.result({ event: eventId(e), door: d }, () => `updated door '${id}': fail-${d.fail}, rules: ${d.rules.map(ruleText).join(', ') || 'none'}`);
@@ -76,7 +86,7 @@ async function schedule(a: Args, out: Output): Promise<number> {
   onlyFlags(a, [...SIGN_FLAGS, 'id', 'name', 'tz', 'window', 'holiday']);
   noExtraArgs(a, 1);
   const id = idArg(a, 'id', 'the schedule id');
-  const tz = checkTz('tz', str(a, 'tz'));
+  const tz = readZone(a).tz; // --tz, or the site's zone
   const windows = list(a, 'window').map((w) => parseWindow('window', w));
   if (windows.length === 0) throw new UsageError("missing --window (e.g. --window 'mon-fri 08:00-20:00'; repeat it for more)");
   const holidays = list(a, 'holiday').map((h) => parseDate('holiday', h));
@@ -140,7 +150,9 @@ async function unlock(a: Args, out: Output): Promise<number> {
       return 0;
     });
   }
-  const tz = a.flags.has('tz') ? checkTz('tz', str(a, 'tz')) : localTz();
+  const zone = readZone(a);
+  const tz = zone.tz;
+  for (const f of ['from', 'to']) if (a.flags.has(f) && !/[zZ]$|[+-]\d{2}:\d{2}$/.test(str(a, f))) noteFallback(zone, out, f);
   const now = Date.now();
   const from = a.flags.has('from') ? parseWhen('from', str(a, 'from'), tz) : now;
   let to: number;
@@ -148,12 +160,12 @@ async function unlock(a: Args, out: Output): Promise<number> {
   else if (a.flags.has('for')) to = from + parseDuration('for', str(a, 'for'));
   else to = parseWhen('to', str(a, 'to'), tz);
   if (to <= from) throw new UsageError('--to is not after --from');
-  if (to <= now) throw new UsageError(`the period ends in the past (${formatLocal(to, tz)} ${tz})`);
+  if (to <= now) throw new UsageError(`the period ends in the past (${formatZoned(to, tz)})`);
   if (to - from > MAX_HOLD_MS) throw new UsageError('a held-unlocked period lasts at most 31 days');
   return withStaff(a, (staff) => {
     const e = staff.hold(door, from, to);
     out.result({ event: eventId(e), door, from: isoOf(from), to: isoOf(to) },
-      () => `door '${door}' held unlocked from ${formatLocal(from, tz)} to ${formatLocal(to, tz)} (${tz}); end it early with gdo door unlock ${door} --cancel`);
+      () => `door '${door}' held unlocked from ${formatZoned(from, tz)} to ${formatZoned(to, tz)} (${tz}); end it early with gdo door unlock ${door} --cancel`);
     return 0;
   });
 }
@@ -174,8 +186,9 @@ function lockdownOf(l: Ledger, door: string): DoorRow['lockdown'] {
 function listDoors(a: Args, out: Output): number {
   onlyFlags(a, [...READ_FLAGS, 'tz']);
   noExtraArgs(a, 0);
-  const tz = a.flags.has('tz') ? checkTz('tz', str(a, 'tz')) : localTz();
   return readLedger(a, (l) => {
+    const zone = zoneOf(a, l);
+    const tz = zone.tz;
     const now = Date.now();
     const doors: DoorRow[] = l.scan<Door>('door/d/').map(([, d]) => ({
       ...d, lockdown: lockdownOf(l, d.id),
@@ -186,7 +199,8 @@ function listDoors(a: Args, out: Output): number {
     const siteLockdown = site?.on ? { exempt: site.exempt, reason: site.reason } : null;
     out.result({ doors, schedules, site_lockdown: siteLockdown }, () => [
       table(['DOOR', 'NAME', 'NODE', 'FAIL', 'RULES', 'STATE'], doors.map((d) => [d.id, d.name, d.node ?? '-', d.fail, d.rules.map(ruleText).join(',') || '-',
-        d.lockdown ? `lockdown${d.lockdown.door === '*' ? ' (site)' : ''}` : d.holds.length ? `held unlocked ${d.holds.map((h) => `${formatLocal(Date.parse(h.from), tz)}..${formatLocal(Date.parse(h.to), tz)}`).join(', ')}` : 'normal'])),
+        d.lockdown ? `lockdown${d.lockdown.door === '*' ? ' (site)' : ''}` : d.holds.length ? `held unlocked ${d.holds.map((h) => `${formatZoned(Date.parse(h.from), tz)}..${formatZoned(Date.parse(h.to), tz)}`).join(', ')}` : 'normal'])),
+      ...(doors.some((d) => d.holds.length) ? [`(${zoneHeader(zone)})`] : []),
       '',
       table(['SCHEDULE', 'TZ', 'WINDOWS', 'HOLIDAYS'], schedules.map((s) => [s.id, s.tz, s.windows.map(formatWindow).join('; '), s.holidays.join(',') || '-'])),
       ...(siteLockdown ? ['', `SITE LOCKDOWN${siteLockdown.exempt.length ? ` (exempt: ${siteLockdown.exempt.join(', ')})` : ''}${siteLockdown.reason ? `: ${siteLockdown.reason}` : ''}`] : []),
@@ -205,10 +219,13 @@ export const doorCommands: Command[] = [{
                        a door; each --rule lets a member group in, during a schedule or at any time.
                        --fail: what the strike does without power (default secure: stays locked)
   update ID [--name NAME] [--node NODE] [--fail secure|safe] [--rule ...]... [--no-rules]
-                       --rule replaces all of the door's rules; --no-rules removes them
+                       --rule replaces all of the door's rules; --no-rules removes them.
+                       A warning (not a refusal) names a rule's group that no member is in yet, and a
+                       --node that no enrolled or provisioned node has.
   list [--tz TZ]       doors, their rules and state (normal, lockdown, held unlocked), schedules
-  schedule ID --tz TZ --window 'DAYS HH:MM-HH:MM'... [--holiday YYYY-MM-DD]... [--name NAME]
-                       creates or replaces a weekly schedule in an IANA time zone. DAYS: mon..sun,
+  schedule ID [--tz TZ] --window 'DAYS HH:MM-HH:MM'... [--holiday YYYY-MM-DD]... [--name NAME]
+                       creates or replaces a weekly schedule in an IANA time zone (default the site's,
+                       gdo init --tz). DAYS: mon..sun,
                        ranges (mon-fri), lists (sat,sun), daily, weekdays, weekends; to may be 24:00.
                        On a holiday the schedule grants nothing. Give every window each time.
   lockdown (--door ID | --site) [--exempt GROUP]... [--reason TEXT]
@@ -217,7 +234,8 @@ export const doorCommands: Command[] = [{
                        ends a lockdown
   unlock ID (--for DURATION [--from TIME] | --from TIME --to TIME) [--tz TZ]
                        holds the door unlocked (open house), at most 31 days; DURATION: 2h, 90m, 1d, 1h30m.
-                       TIME: 'YYYY-MM-DD HH:MM' in --tz (default this computer's zone) or ISO with a zone
+                       TIME: 'YYYY-MM-DD HH:MM' in --tz (default the site's zone, gdo init --tz) or ISO
+                       with an offset
   unlock ID --cancel   ends every held-unlocked period of the door now
 ${COMMON_HELP}`,
   run(sub, a, out) {

@@ -8,7 +8,10 @@ import { int, onlyFlags, str, UsageError, type Args } from './args.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
 import { COMMON_HELP, eventId, idArg, noExtraArgs, READ_FLAGS, readLedger, SIGN_FLAGS, table, withStaff } from './staff-session.ts';
-import { endOfDay, isoOf } from './time-args.ts';
+import { noteFallback, readZone, zoneHeader, zoneOf } from './site-tz.ts';
+import { refusePast, warnUnknownNode } from './staff-guards.ts';
+import { didYouMean } from './suggest.ts';
+import { formatUntil, isoOf, parseUntil } from './time-args.ts';
 
 function getMachine(l: Ledger, id: string): Machine {
   const m = l.get<Machine>(machineKey(id));
@@ -45,6 +48,7 @@ async function add(a: Args, out: Output): Promise<number> {
   };
   if (body.cert_days === 0) throw new UsageError('--cert-days must be at least 1 (leave it out for certificates that do not expire)');
   return withStaff(a, (staff, l) => {
+    if (body.node !== undefined) warnUnknownNode(a, l, body.node, 'machine', out);
     const e = staff.addMachine(body);
     const m = getMachine(l, id);
     out.result({ event: eventId(e), machine: rowOf(l, m) },
@@ -57,7 +61,7 @@ async function add(a: Args, out: Output): Promise<number> {
 async function role(role: MachineRole, a: Args, out: Output): Promise<number> {
   onlyFlags(a, [...SIGN_FLAGS, 'machine', 'member']);
   const verb = a.pos[0];
-  if (verb !== 'add' && verb !== 'remove') throw new UsageError(`usage: gdo machine ${role} add|remove --machine ID --member ID`);
+  if (verb !== 'add' && verb !== 'remove') throw new UsageError(`usage: gdo machine ${role} add|remove --machine ID --member ID${verb === undefined ? '' : didYouMean(verb, ['add', 'remove'])}`);
   noExtraArgs(a, 1);
   const machine = str(a, 'machine');
   const member = str(a, 'member');
@@ -105,10 +109,11 @@ function listMachines(a: Args, out: Output): number {
 }
 
 function show(a: Args, out: Output): number {
-  onlyFlags(a, [...READ_FLAGS, 'machine']);
+  onlyFlags(a, [...READ_FLAGS, 'machine', 'tz']);
   noExtraArgs(a, 1);
   const id = idArg(a, 'machine', 'the machine id');
   return readLedger(a, (l) => {
+    const zone = zoneOf(a, l);
     const row = rowOf(l, getMachine(l, id));
     const certs = certified(l, id);
     out.result({ ...row, certified: certs }, () => [
@@ -116,23 +121,31 @@ function show(a: Args, out: Output): number {
       `certificate  ${row.cert_required ? `required${row.cert_days ? `, valid ${row.cert_days} days` : ''}` : 'not needed'}`,
       `state        ${row.out ? `out of service (${row.out_reason})` : 'in service'}`,
       `trainers     ${row.trainers.join(', ') || '-'}`, `maintainers  ${row.maintainers.join(', ') || '-'}`,
-      `certified    ${certs.map((c) => `${c.member}${c.until ? ` until ${c.until.slice(0, 10)}` : ''}`).join(', ') || '-'}`,
+      `certified    ${certs.map((c) => `${c.member}${c.until ? ` until ${formatUntil(Date.parse(c.until), zone.tz)}` : ''}`).join(', ') || '-'}`,
+      ...(certs.some((c) => c.until) ? [`(${zoneHeader(zone)})`] : []),
     ].join('\n'));
     return 0;
   });
 }
 
 async function certify(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, [...SIGN_FLAGS, 'machine', 'member', 'until']);
+  onlyFlags(a, [...SIGN_FLAGS, 'machine', 'member', 'until', 'tz']);
   noExtraArgs(a, 0);
   const machine = str(a, 'machine');
   const member = str(a, 'member');
-  const until = a.flags.has('until') ? endOfDay('until', str(a, 'until')) : undefined;
+  const zone = readZone(a);
+  let until: number | undefined;
+  if (a.flags.has('until')) {
+    const text = str(a, 'until');
+    if (!/[zZ]$|[+-]\d{2}:\d{2}$/.test(text)) noteFallback(zone, out, 'until');
+    until = parseUntil('until', text, zone.tz);
+    refusePast('until', until, zone.tz, 'the certificate would have ended before it was given');
+  }
   return withStaff(a, (staff, l) => {
     const e = staff.certify(machine, member, until);
     const c = l.get<Cert>(certKey(machine, member))!;
     out.result({ event: eventId(e), machine, member, until: isoOf(c.until) },
-      () => `'${member}' is certified on '${machine}'${c.until === null ? '' : ` until ${isoOf(c.until)!.slice(0, 10)}`}`);
+      () => `'${member}' is certified on '${machine}'${c.until === null ? '' : ` until ${formatUntil(c.until, zone.tz)} (${zone.tz})`}`);
     return 0;
   });
 }
@@ -184,9 +197,11 @@ ${COMMON_HELP}`,
   {
     name: 'certify',
     summary: 'let a member run a machine (until a date, or the machine\'s default validity)',
-    help: `usage: gdo certify --machine ID --member ID [--until YYYY-MM-DD]
+    help: `usage: gdo certify --machine ID --member ID [--until YYYY-MM-DD] [--tz ZONE]
 Certifies the member on the machine, as an admin. Without --until the certificate lasts the
 machine's validity (gdo machine add --cert-days), or does not expire. Certifying again renews it.
+--until DATE ends it at the end of that day in the site's zone (gdo init --tz; --tz overrides);
+a date already past is refused (exit 2).
 Refused (exit 3) for a suspended member or an unknown machine or member.
 ${COMMON_HELP}`,
     run: (_sub, a, out) => certify(a, out),

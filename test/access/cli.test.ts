@@ -68,7 +68,7 @@ test('gdo access: import a CSV, check badges, read the log as CSV, list anomalie
 
     const log = gdo('access', 'log', '--csv', '--data', dir);
     assert.equal(log.status, 0, log.stderr);
-    assert.equal(log.stdout.split('\n')[0], 'time,node,kind,resource,allow,reason,member,rule,detail,id');
+    assert.equal(log.stdout.split('\n')[0], 'time,node,kind,resource,allow,reason,member,rule,detail,id,local');
 
     const an = gdo('access', 'anomalies', '--data', dir, '--json');
     assert.equal(an.status, 0, an.stderr);
