@@ -161,7 +161,8 @@ describe('gdo door, gdo machine, gdo certify, gdo site', () => {
     assert.equal(json(r['cancel']!)['cancelled'], true);
     const after = json<DoorList>(r['listAfterCancel']!);
     assert.deepEqual(after.doors.map((x) => [x.id, x.holds]), [['front', []], ['workshop', [{ from: '2030-06-01T16:00:00.000Z', to: '2030-06-01T20:00:00.000Z' }]]]);
-    assert.match(r['doorListText']!.stdout, /^workshop +Workshop +- +safe +woodshop@open-hours +held unlocked 2030-06-01 18:00\.\.2030-06-01 22:00$/m, 'times in --tz');
+    assert.match(r['doorListText']!.stdout, /^workshop +Workshop +- +safe +woodshop@open-hours +held unlocked 2030-06-01 18:00 CEST\.\.2030-06-01 22:00 CEST$/m, 'times in --tz');
+    assert.match(r['doorListText']!.stdout, /^\(times in Europe\/Berlin\)$/m, 'labelled with the zone');
     assert.match(r['doorListText']!.stdout, /^open-hours +Europe\/Berlin +mon-fri 08:00-20:00; sat,sun 10:00-16:00 +2030-12-25,2030-12-26$/m);
   });
 

@@ -132,7 +132,9 @@ describe('gdo member and gdo badge', () => {
     const rows = json<BadgeRow[]>(r2['listAlice']!);
     assert.deepEqual(rows.map((b) => [b.badge, b.revoked, b.reason]).sort(), [[aliceHash.slice(0, 12), true, 'replaced'], [newHash.slice(0, 12), false, null]].sort());
     assert.match(r2['listAll']!.stdout, /^BADGE +MEMBER +STATUS +SINCE\n/);
-    for (const line of r2['listAll']!.stdout.trim().split('\n').slice(1)) assert.match(line, /^[0-9a-f]{12} /, 'only 12-digit hash prefixes are listed');
+    const lines = r2['listAll']!.stdout.trim().split('\n');
+    assert.equal(lines.pop(), '(times in UTC)');
+    for (const line of lines.slice(1)) assert.match(line, /^[0-9a-f]{12} /, 'only 12-digit hash prefixes are listed');
   });
 
   it('shows a member with badges, certificates and roles', () => {
