@@ -86,9 +86,11 @@ export function checkNodeConfig(value: unknown, ctx: NodeConfigContext): Record<
     }
   }
   try {
+    // Plain TCP to the broker is a matter of --broker, which the merged check (checkAgentConfig) judges;
+    // here it would be blamed on a key of this file. An allow_plain the file sets still counts.
     parseConfig({
       ...cfg, state_dir: '/var/lib/gdo', node: { name: 'check', roles: [...ctx.roles] },
-      sync: { ...(sync as Record<string, unknown> | undefined), broker: ctx.broker ?? '' },
+      sync: { allow_plain: true, ...(sync as Record<string, unknown> | undefined), broker: ctx.broker ?? '' },
     });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
