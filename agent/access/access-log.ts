@@ -5,8 +5,9 @@
 import type { Json } from '../ledger/canonical-json.ts';
 import type { Signer } from '../ledger/crypto.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import { certKey, type Cert, machineKey, type Machine } from '../../dapps/machine/index.ts';
+import { machineKey, type Machine } from '../../dapps/machine/index.ts';
 import { follows } from '../../dapps/shared/guards.ts';
+import { certificationBody } from './certify-check.ts';
 import type { AccessService } from './decide.ts';
 
 export interface LogItem { dapp: string; type: string; body: Json }
@@ -139,9 +140,13 @@ export class AccessLog {
         const member = str('member_id');
         const trainer = str('trainer_id');
         if (member === undefined || trainer === undefined) throw new Error('certification without trainer and member');
-        const c = this.o.ledger.get<Cert>(certKey(id, member));
-        return item('machine', 'certify', { machine: id, member, by: trainer, ...follows(c) });
+        // The trainee's card, from the decision the controller just had for them (never the UID).
+        const d = this.o.service?.lastDecision(resource);
+        const badge = d !== undefined && d.memberId === member ? d.badge : undefined;
+        return item('machine', 'certify', { ...certificationBody(this.o.ledger, id, member, trainer, badge) });
       }
+      // A refusal at the machine was never to be signed (agent/access/certify-check.ts); the agent logs it.
+      case 'machine.certification_refused': return null;
       case 'machine.out_of_service':
       case 'machine.in_service': {
         const id = machine ?? resource.slice('machine:'.length);

@@ -17,4 +17,22 @@ export const REASONS = {
   unknown_resource: 'unknown door or machine',
 } as const;
 
+/**
+ * Why a certification at the machine was refused (agent/access/certify-check.ts): the decision reasons
+ * above where a trainee fails like a badge does, and these, from the machine dapp's rules.
+ */
+export const CERTIFY_REASONS = {
+  ...REASONS,
+  not_trainer: 'the trainer no longer holds the trainer role',
+  no_trainer: 'no trainer named',
+  not_authorized: 'this node may not certify on this machine',
+  self_certification: 'a trainer may not certify themselves',
+  certificate_changed: 'the certificate changed meanwhile',
+  invalid_certification: 'the certification is malformed',
+  certification_unavailable: 'certifications cannot be checked on this node',
+  access_unavailable: 'the access service is not running',
+  decider_error: 'the certification could not be checked',
+  ledger_fault: 'ledger fault',
+} as const;
+
 export type ReasonCode = keyof typeof REASONS;

@@ -11,6 +11,10 @@
 // - trainer: a badge whose decision allows and lists the role 'trainer' (for this machine) opens a
 //   certify_window_ms window; the next different member who badges within it is certified: a
 //   'machine.certification' event names trainer and member. The trainer's own session works as usual.
+//   Before that, the trainee is checked as the ledger will check the certification (the decider's
+//   checkCertification, the machine dapp's rules): a refusal plays the denied pattern, is reported as
+//   'machine.certification_refused' with its reason (never signed) and shows in status(); either way
+//   the window is used up. A card of no member leaves the window open.
 // - maintainer: badging while holding the machine's button, with the role 'maintainer', toggles
 //   out-of-service. Out of service, only maintainers can start sessions (to test a repair).
 import type { GpioBackend, InputLine, OutputLine } from '../../drivers/gpio/types.ts';
@@ -21,7 +25,7 @@ import type { MachineConfig } from './machine-config.ts';
 import type { SessionEndReason } from './machine-session.ts';
 import { MachineSession } from './machine-session.ts';
 import { openSafeOutput } from './safe-outputs.ts';
-import type { AccessDecider, CardEvent, CardSource, Clock, Decision, EventSink, TimerHandle } from './types.ts';
+import type { AccessDecider, CardEvent, CardSource, CertificationVerdict, Clock, Decision, EventSink, TimerHandle } from './types.ts';
 
 export type MachineFault = 'reader' | 'ledger';
 
@@ -43,9 +47,20 @@ export interface MachineStatus {
   session: { member_id?: string; start: string; ends_at?: string; extensions: number } | undefined;
   out_of_service: boolean;
   trainer_window: boolean;
+  /** The last certification tried at this machine: who, and whether it was signed or why not. */
+  last_certification: LastCertification | undefined;
   faults: MachineFault[];
   /** Why each fault is up. Never carries a badge UID. */
   fault_detail: Partial<Record<MachineFault, string>>;
+}
+
+export interface LastCertification {
+  at: string;
+  trainer_id: string;
+  member_id: string;
+  certified: boolean;
+  reason?: string;
+  detail?: string;
 }
 
 export class MachineController {
@@ -60,6 +75,7 @@ export class MachineController {
   #session: MachineSession | undefined;
   #holdTimer: TimerHandle | undefined;
   #trainer: { id: string; timer: TimerHandle } | undefined;
+  #lastCertification: LastCertification | undefined;
   #buttonPressed = false;
   #outOfService = false;
   #faults = new Map<MachineFault, string>();
@@ -155,6 +171,7 @@ export class MachineController {
       },
       out_of_service: this.#outOfService,
       trainer_window: this.#trainer !== undefined,
+      last_certification: this.#lastCertification && { ...this.#lastCertification },
       faults: [...this.#faults.keys()],
       fault_detail: Object.fromEntries(this.#faults),
     };
@@ -172,12 +189,7 @@ export class MachineController {
     const trainer = this.#trainer;
     if (trainer && d.memberId !== undefined && d.memberId !== trainer.id && !this.#faults.has('ledger')) {
       this.#closeTrainerWindow();
-      const logged = this.#record('machine.certification', {
-        machine: this.#cfg.id, resource: this.#cfg.resource, trainer_id: trainer.id, member_id: d.memberId,
-        at: iso(now),
-      });
-      // Not logged means not certified: the denied pattern tells the trainer to try again later.
-      this.#feedback?.play(logged ? PATTERNS.certify : PATTERNS.denied);
+      this.#certify(trainer.id, d.memberId, ev.uid, now);
       return;
     }
     const s = this.#session;
@@ -280,6 +292,36 @@ export class MachineController {
       machine: this.#cfg.id, member_id: memberId, at: iso(this.#clock.now()),
     });
     this.#feedback?.play(PATTERNS.certify);
+  }
+
+  /** Certifies `memberId` for the trainer if the ledger's rules allow it now; otherwise says why, signing nothing. */
+  #certify(trainerId: string, memberId: string, uid: Buffer, now: number): void {
+    const base = { machine: this.#cfg.id, resource: this.#cfg.resource, trainer_id: trainerId, member_id: memberId, at: iso(now) };
+    const verdict = this.#checkCertification(trainerId, memberId, uid, now);
+    if (!verdict.ok) {
+      this.#lastCertification = { at: base.at, trainer_id: trainerId, member_id: memberId, certified: false, reason: verdict.reason, detail: verdict.detail };
+      this.#record('machine.certification_refused', { ...base, reason: verdict.reason, detail: verdict.detail });
+      this.#feedback?.play(PATTERNS.denied);
+      return;
+    }
+    const logged = this.#record('machine.certification', base);
+    this.#lastCertification = {
+      at: base.at, trainer_id: trainerId, member_id: memberId, certified: logged,
+      ...(!logged && { reason: 'ledger_fault', detail: 'the certification could not be recorded' }),
+    };
+    // Not logged means not certified: the denied pattern tells the trainer to try again later.
+    this.#feedback?.play(logged ? PATTERNS.certify : PATTERNS.denied);
+  }
+
+  #checkCertification(trainerId: string, memberId: string, credential: Buffer, now: number): CertificationVerdict {
+    const check = this.#o.decider.checkCertification;
+    if (!check) return { ok: false, reason: 'certification_unavailable', detail: 'this node cannot check certifications' };
+    try {
+      return check.call(this.#o.decider, { resource: this.#cfg.resource, trainerId, memberId, credential, at: new Date(now) });
+    } catch (err) {
+      this.#onError(err);
+      return { ok: false, reason: 'decider_error', detail: 'the certification could not be checked' };
+    }
   }
 
   #openTrainerWindow(trainerId: string): void {

@@ -5,7 +5,14 @@ export type { Clock, TimerHandle } from '../../drivers/gpio/clock.ts';
 /** Answers from the local SQLite replica, synchronously, so a badge never waits on the network. */
 export interface AccessDecider {
   decide(req: { credential: Buffer; resource: string; at: Date }): Decision;
+  /**
+   * Whether this node may certify `memberId` on the machine for `trainerId` now, by the machine dapp's
+   * own rules (agent/access/certify-check.ts); without it nobody is certified at the machine.
+   */
+  checkCertification?(req: { resource: string; trainerId: string; memberId: string; credential: Buffer; at: Date }): CertificationVerdict;
 }
+
+export type CertificationVerdict = { ok: true } | { ok: false; reason: string; detail: string };
 
 export type Decision = {
   allow: boolean;

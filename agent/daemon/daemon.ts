@@ -317,6 +317,8 @@ export class Daemon {
     return { mode: (door, at) => this.#access.service?.policy.mode(door, at) ?? 'normal' };
   }
 
+      checkCertification: (req) => this.#access.service?.decider.checkCertification?.(req)
+        ?? { ok: false, reason: ACCESS_UNAVAILABLE, detail: 'the access service is not running' },
   #onPartChange(s: PartStatus, previous: string): void {
     if (s.name === 'ledger') {
       const up = s.state === 'ok' || s.state === 'degraded';

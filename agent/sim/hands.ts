@@ -46,7 +46,7 @@ export class Hands {
     const node = this.#site.node(nodeOf(t));
     if (this.#onReader.has(t)) await this.remove(t);
     this.#site.presented.set(node.plan.name, p);
-    const answered = node.proc.waitFor((l) => typeof l['decision'] === 'object' || l['event'] === 'machine.certification', `a decision from ${node.plan.name}`, DECISION_TIMEOUT_MS, false);
+    const answered = node.proc.waitFor((l) => typeof l['decision'] === 'object' || l['event'] === 'machine.certification' || l['event'] === 'machine.certification_refused', `a decision from ${node.plan.name}`, DECISION_TIMEOUT_MS, false);
     await node.proc.sim('POST', `/sim/readers/${readerOf(t)}/card`, { uid: this.#uid(p) });
     this.#onReader.set(t, p);
     const l = await answered;
@@ -125,7 +125,8 @@ export class Hands {
     const m = await this.#present(member, 'laser');
     await sleep(150);
     await this.remove('laser');
-    if (m['event'] !== 'machine.certification') this.#say(LASER.node, `no certification for ${member.name}`, 'deny');
+    // A refusal has been shown with its reason (narrate.ts); anything else is no certification either.
+    if (m['event'] !== 'machine.certification' && m['event'] !== 'machine.certification_refused') this.#say(LASER.node, `no certification for ${member.name}`, 'deny');
     await this.#site.node(LASER.node).outputs.idle(2000);
   }
 

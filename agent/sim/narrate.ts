@@ -2,7 +2,7 @@
 // alarms, certifications, machine sessions, strike and relay, and the LED and buzzer patterns summed up.
 // Members are named from the ledger's member ids; a card without a member is named by who the site
 // handed it to (`badge stranger door`); a UID is never shown (the agents' logs never carry one).
-import { REASONS } from '../access/reasons.ts';
+import { CERTIFY_REASONS, REASONS } from '../access/reasons.ts';
 import type { LogLine } from './agent-proc.ts';
 import type { Display } from './display.ts';
 import type { LineChange } from './gpio-watch.ts';
@@ -58,6 +58,9 @@ export function narrate(d: Display, node: string, l: LogLine, ctx: NarrateContex
     case 'door.fault_cleared': case 'machine.fault_cleared': d.event(node, `fault cleared: ${String(l['fault'])}`, 'note'); return true;
     case 'machine.certification':
       d.event(node, `CERTIFIED  ${nameOf(l['member_id'] as string) ?? '?'} on the laser cutter by trainer ${nameOf(l['trainer_id'] as string) ?? '?'} (the node signs machine/certify)`, 'allow');
+      return true;
+    case 'machine.certification_refused':
+      d.event(node, `NOT CERTIFIED  ${nameOf(l['member_id'] as string) ?? '?'} on the laser cutter for trainer ${nameOf(l['trainer_id'] as string) ?? '?'}: ${(CERTIFY_REASONS as Record<string, string>)[String(l['reason'])] ?? reasonText(String(l['reason']))}${l['detail'] ? d.paint('dim', `  [${String(l['detail'])}]`) : ''} (nothing signed)`, 'deny');
       return true;
     case 'machine.session': {
       const why = END_REASONS[String(l['end_reason'])] ?? String(l['end_reason']);

@@ -5,14 +5,17 @@
 //   the version it supersedes.
 // - Certification at the machine: the machine's own node signs `certify` with the trainer's
 //   member id after both badges were presented there; the validator checks that the trainer holds
-//   the trainer role for this machine at the event's causal position and in the merged fold.
+//   the trainer role for this machine at the event's causal position and in the merged fold, and that
+//   the trainee is in good standing: not suspended, and, signed by a node, a live badge of theirs
+//   (`badge`) and a membership not ended. The node asks the same rules before it signs (certifyRefusal).
 // - Out of service (tag-out): an admin, or the machine's node on behalf of a maintainer.
 import type { Dapp, EventContext, StateReader } from '../../agent/ledger/dapp.ts';
-import { reject } from '../../agent/ledger/errors.ts';
+import { isLedgerError, reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';
 import { flagGrantsAfter } from '../access/anomaly.ts';
+import { badgeKey, type Badge } from '../badge/index.ts';
 import { memberKey, type Member } from '../member/index.ts';
-import { idSchema, isAdmin, knownSchema, nameSchema, need, requireCurrent, requireFollowsRevocations, revokeHistory, stamp, verSchema, who, type History, type Versioned } from '../shared/guards.ts';
+import { badgeSchema, idSchema, isAdmin, knownSchema, nameSchema, need, requireCurrent, requireFollowsRevocations, revokeHistory, stamp, verSchema, who, type History, type Versioned } from '../shared/guards.ts';
 
 export const ROLES = ['trainer', 'maintainer'] as const;
 export type MachineRole = (typeof ROLES)[number];
@@ -44,17 +47,67 @@ export function holdsRole(state: StateReader, machine: string, role: MachineRole
   return state.get<Role>(roleKey(machine, role, member))?.on === true;
 }
 
+/** Why an event may not apply: the rejection code, a stable reason for people and scripts, the message. */
+export interface Refusal { code: 'INVALID_BODY' | 'NOT_AUTHORIZED'; reason: string; message: string }
+const refusal = (code: Refusal['code'], reason: string, message: string): Refusal => ({ code, reason, message });
+
 /** An admin, or the machine's node (any machine node when none is named) acting for a member who holds `role` there. */
-function requireAdminOrMachineNode(ctx: EventContext, state: StateReader, machine: Machine, role: MachineRole, actor: string | undefined, what: string): void {
-  if (isAdmin(ctx.authorKey)) return;
+function adminOrMachineNodeRefusal(ctx: EventContext, state: StateReader, machine: Machine, role: MachineRole, actor: string | undefined, what: string): Refusal | null {
+  if (isAdmin(ctx.authorKey)) return null;
   const k = ctx.authorKey;
-  if (!k || k.kind !== 'node') reject('NOT_AUTHORIZED', `only an admin or the machine's node may ${what}; ${who(ctx)} is neither`);
-  if (!k.roles.includes('machine') || (machine.node !== null && machine.node !== k.name)) reject('NOT_AUTHORIZED', `node '${k.name}' is not the node of machine '${machine.id}', so it may not ${what}`);
-  if (actor === undefined) reject('INVALID_BODY', `body.by: a node must name the ${role} who asked it to ${what}`);
-  if (!holdsRole(state, machine.id, role, actor)) reject('NOT_AUTHORIZED', `member '${actor}' is not a ${role} of machine '${machine.id}'`);
+  if (!k || k.kind !== 'node') return refusal('NOT_AUTHORIZED', 'not_authorized', `only an admin or the machine's node may ${what}; ${who(ctx)} is neither`);
+  if (!k.roles.includes('machine') || (machine.node !== null && machine.node !== k.name)) return refusal('NOT_AUTHORIZED', 'not_authorized', `node '${k.name}' is not the node of machine '${machine.id}', so it may not ${what}`);
+  if (actor === undefined) return refusal('INVALID_BODY', `no_${role}`, `body.by: a node must name the ${role} who asked it to ${what}`);
+  if (!holdsRole(state, machine.id, role, actor)) return refusal('NOT_AUTHORIZED', `not_${role}`, `member '${actor}' is not a ${role} of machine '${machine.id}'`);
+  return null;
 }
 
-interface CertifyBody { machine: string; member: string; by?: string; until?: number; prev?: string; known?: string[] }
+function requireAdminOrMachineNode(ctx: EventContext, state: StateReader, machine: Machine, role: MachineRole, actor: string | undefined, what: string): void {
+  const r = adminOrMachineNodeRefusal(ctx, state, machine, role, actor, what);
+  if (r) reject(r.code, r.message);
+}
+
+/**
+ * `badge`: the trainee's card (keyed hash) as the machine's node read it. A node names it, and it must
+ * be a live badge of the member; an admin certifies without a card.
+ */
+export interface CertifyBody { machine: string; member: string; by?: string; until?: number; badge?: string; prev?: string; known?: string[] }
+
+/**
+ * Every rule of `certify`, in the order the validator applies them; null when the event may apply.
+ * The validator rejects with it, and the machine's node asks it before it signs a certification it
+ * made at the machine (agent/access/certify-check.ts), so the trainer is told there and then, with the
+ * same reason, and nothing the ledger would refuse is signed. At the machine the trainee is also
+ * checked as a door checks a member: a live badge of theirs, membership not ended at the event's time.
+ */
+export function certifyRefusal(ctx: EventContext, body: CertifyBody, state: StateReader): Refusal | null {
+  const m = state.get<Machine>(machineKey(body.machine));
+  if (!m) return refusal('INVALID_BODY', 'unknown_resource', `machine '${body.machine}' does not exist`);
+  const signer = adminOrMachineNodeRefusal(ctx, state, m, 'trainer', body.by, 'certify a member');
+  if (signer) return signer;
+  if (body.by !== undefined && body.by === body.member) return refusal('NOT_AUTHORIZED', 'self_certification', `trainer '${body.by}' may not certify themselves`);
+  const member = state.get<Member>(memberKey(body.member));
+  if (!member) return refusal('INVALID_BODY', 'unknown_badge', `member '${body.member}' does not exist`);
+  if (member.suspended) return refusal('INVALID_BODY', 'member_suspended', `member '${body.member}' is suspended`);
+  if (ctx.authorKey?.kind === 'node') {
+    if (member.until !== null && ctx.hlc.ms > member.until) return refusal('INVALID_BODY', 'membership_expired', `member '${body.member}': membership ended ${new Date(member.until).toISOString()}`);
+    if (body.badge !== undefined) {
+      const b = state.get<Badge>(badgeKey(body.badge));
+      if (!b || b.member !== body.member) return refusal('INVALID_BODY', 'unknown_badge', `body.badge: badge ${body.badge.slice(0, 8)} is not a badge of member '${body.member}'`);
+      if (b.revoked) return refusal('INVALID_BODY', 'badge_revoked', `body.badge: badge ${body.badge.slice(0, 8)} was revoked by ${b.ver.slice(0, 12)}`);
+    }
+  }
+  const c = state.get<Cert>(certKey(body.machine, body.member));
+  const what = `the certificate of '${body.member}' on '${body.machine}'`;
+  try {
+    requireCurrent(c, body.prev, what);
+    requireFollowsRevocations(c, body.known, what);
+  } catch (e) {
+    if (isLedgerError(e) && (e.code === 'INVALID_BODY' || e.code === 'NOT_AUTHORIZED')) return refusal(e.code, 'certificate_changed', e.message);
+    throw e;
+  }
+  return null;
+}
 
 export const machineDapp: Dapp = {
   name: 'machine',
@@ -112,17 +165,10 @@ export const machineDapp: Dapp = {
       },
     },
     certify: {
-      schema: s.obj({ machine: idSchema, member: idSchema, by: s.opt(idSchema), until: s.opt(s.int(0, 2 ** 48)), prev: verSchema, known: knownSchema }),
+      schema: s.obj({ machine: idSchema, member: idSchema, by: s.opt(idSchema), until: s.opt(s.int(0, 2 ** 48)), badge: s.opt(badgeSchema), prev: verSchema, known: knownSchema }),
       validate(ctx, body: CertifyBody, state) {
-        const m = need<Machine>(state, machineKey(body.machine), `machine '${body.machine}'`);
-        requireAdminOrMachineNode(ctx, state, m, 'trainer', body.by, 'certify a member');
-        if (body.by !== undefined && body.by === body.member) reject('NOT_AUTHORIZED', `trainer '${body.by}' may not certify themselves`);
-        const member = need<Member>(state, memberKey(body.member), `member '${body.member}'`);
-        if (member.suspended) reject('INVALID_BODY', `member '${body.member}' is suspended`);
-        const c = state.get<Cert>(certKey(body.machine, body.member));
-        const what = `the certificate of '${body.member}' on '${body.machine}'`;
-        requireCurrent(c, body.prev, what);
-        requireFollowsRevocations(c, body.known, what);
+        const r = certifyRefusal(ctx, body, state);
+        if (r) reject(r.code, r.message);
       },
       apply(ctx, body: CertifyBody, state) {
         const m = state.get<Machine>(machineKey(body.machine))!;

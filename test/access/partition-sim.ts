@@ -210,7 +210,8 @@ export class PartitionSim {
       case 4: {
         // A machine node certifies at the machine for a trainer it knows (trainer badge, then member badge).
         const trainer = MEMBERS.find((t) => t !== m && l.get<Role>(roleKey('laser', 'trainer', t))?.on);
-        if (trainer && !l.get<Member>(memberKey(m))!.suspended) n.log.record('machine.certification', { machine: 'laser', trainer_id: trainer, member_id: m });
+        // As the machine asks before it signs (agent/access/certify-check.ts): the trainee in good standing, with a live card.
+        if (trainer && !l.get<Member>(memberKey(m))!.suspended && !l.get<Badge>(badgeKey(badgeOf(m)))!.revoked) n.log.record('machine.certification', { machine: 'laser', trainer_id: trainer, member_id: m });
         break;
       }
       default:

@@ -35,6 +35,21 @@ void describe('machine: trainer certifies at the machine', () => {
     assert.equal(r.sink.of('machine.certification')[0]?.['member_id'], 'm-bob');
   });
 
+  void it('a trainee the ledger would refuse is not certified: denied pattern, the reason reported and in status', () => {
+    const r = machineRig({ mode: 'card-present' });
+    r.decider.refuse.set('m-bob', 'member_suspended');
+    r.tap(CARD.trainer);
+    r.board.clearHistory();
+    r.tap(CARD.bob);
+    r.clock.advance(2000);
+    assert.equal(r.board.history(22).filter((w) => w.level === 1).length, 3, 'denied: three blinks');
+    assert.equal(r.sink.of('machine.certification').length, 0);
+    assert.deepEqual(r.sink.of('machine.certification_refused').map((b) => [b['trainer_id'], b['member_id'], b['reason']]), [['m-tina', 'm-bob', 'member_suspended']]);
+    assert.equal(r.machine.status().last_certification?.reason, 'member_suspended');
+    assert.equal(r.machine.status().trainer_window, false);
+    assertNoUids(r.sink.events);
+  });
+
   void it('a member without the trainer role opens no window', () => {
     const r = machineRig({ mode: 'card-present' });
     r.tap(CARD.alice);

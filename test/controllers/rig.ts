@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { FakeClock } from '../../drivers/gpio/fake-clock.ts';
 import { FakeGpioBackend } from '../../drivers/gpio/fake.ts';
-import type { Decision, DoorMode, EventSink } from '../../agent/controllers/types.ts';
+import type { CertificationVerdict, Decision, DoorMode, EventSink } from '../../agent/controllers/types.ts';
 import { parseDoorConfig } from '../../agent/controllers/door-config.ts';
 import { parseMachineConfig } from '../../agent/controllers/machine-config.ts';
 import { DoorController } from '../../agent/controllers/door.ts';
@@ -46,6 +46,12 @@ function common() {
     decide(req: { credential: Buffer }): Decision {
       this.calls += 1;
       return DECISIONS[req.credential.toString('hex')] ?? { allow: false, reason: 'unknown_card' };
+    },
+    /** Members the ledger would not certify, with the reason (the real check: test/controllers/machine-certify.test.ts). */
+    refuse: new Map<string, string>(),
+    checkCertification(req: { memberId: string }): CertificationVerdict {
+      const reason = this.refuse.get(req.memberId);
+      return reason === undefined ? { ok: true } : { ok: false, reason, detail: `scripted: ${reason}` };
     },
   };
   return { clock, gpio, board: gpio.board, sink, cards, errors, decider };

@@ -7,6 +7,7 @@
 import type { Ledger } from '../../ledger/ledger.ts';
 import { Signer } from '../../ledger/crypto.ts';
 import { AccessLog } from '../../access/access-log.ts';
+import { checkCertification } from '../../access/certify-check.ts';
 import { AccessService } from '../../access/decide.ts';
 import { LedgerDoorPolicy } from '../../access/door-policy.ts';
 import { enrolmentState, nodeSiteSecret } from '../../enrol/status.ts';
@@ -61,7 +62,7 @@ export const NOT_ENROLLED = 'node_not_enrolled';
 export function notEnrolledAccess(reason: string, state = 'not-enrolled'): NodeAccess {
   const deny: Decision = { allow: false, reason: NOT_ENROLLED, rule: reason };
   return {
-    decider: { decide: () => ({ ...deny }) },
+    decider: { decide: () => ({ ...deny }), checkCertification: () => ({ ok: false, reason: NOT_ENROLLED, detail: reason }) },
     sink: { record: () => undefined },
     policy: { mode: () => 'normal' },
     enrolment: () => ({ enrolled: false, state, reason }),
@@ -119,6 +120,7 @@ export const ledgerAccess: AccessFactory = (ctx) => {
         }
         return service.decide(req);
       },
+      checkCertification: (req) => checkCertification({ ledger, nodeKey, siteSecret: secret }, req),
     },
     // A node no admin approved signs nothing: its events would be refused (unknown author) anyway.
     sink: { record: (kind, body) => { if (service.enrolled()) accessLog.record(kind, body); } },
