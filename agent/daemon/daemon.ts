@@ -309,6 +309,8 @@ export class Daemon {
   #decider(): AccessDecider {
     return {
       decide: (req): Decision => this.#access.service?.decider.decide(req) ?? { allow: false, reason: ACCESS_UNAVAILABLE },
+      checkCertification: (req) => this.#access.service?.decider.checkCertification?.(req)
+        ?? { ok: false, reason: ACCESS_UNAVAILABLE, detail: 'the access service is not running' },
     };
   }
 
@@ -317,8 +319,6 @@ export class Daemon {
     return { mode: (door, at) => this.#access.service?.policy.mode(door, at) ?? 'normal' };
   }
 
-      checkCertification: (req) => this.#access.service?.decider.checkCertification?.(req)
-        ?? { ok: false, reason: ACCESS_UNAVAILABLE, detail: 'the access service is not running' },
   #onPartChange(s: PartStatus, previous: string): void {
     if (s.name === 'ledger') {
       const up = s.state === 'ok' || s.state === 'degraded';
