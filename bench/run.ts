@@ -15,6 +15,7 @@ const suites: Record<string, () => Promise<Metric[]>> = {
   image: () => benchImage(),
   startup: () => startupBench(),
   sync: async () => (await import('./sync.ts')).syncBench(),
+  desk: async () => (await import('./desk.ts')).deskBench(),
 };
 
 const args = process.argv.slice(2);

@@ -111,6 +111,9 @@ export class DeskPush {
       const hub = await this.#link.target(deadline);
       if (!hub) return done({ state: 'unconfirmed', reason: 'no hub online on the broker (sent live to the nodes that are)' });
       const r = await this.#link.reconcile(hub, deadline);
+      // The hub lacked more than what was just published live (changes made offline): the online nodes
+      // lack it too, and get it from the desk now.
+      if (r.confirmed && r.sent > 0) await this.#link.reconcileOthers(hub, deadline);
       return done({ state: r.confirmed ? 'delivered' : 'unconfirmed', hub, sent: r.sent, received: r.received, ...(r.error && { reason: r.error }) });
     } catch (e) {
       if (!(e instanceof DeskLinkError)) throw e;

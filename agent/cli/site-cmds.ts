@@ -103,8 +103,16 @@ async function cmdConnect(a: Args, out: Output): Promise<number> {
       const probe = new DeskLink({ ledger: l, url, name, password, ...(ca && { ca }) });
       try {
         await probe.connect(timeout * 1000);
-        // Retained presences arrive right after the subscription: who is online on the site.
-        await new Promise((r) => setTimeout(r, 300));
+        // Retained presences arrive right after the subscription: who is online on the site. An account
+        // that is not an operator may still log in (the hub lets any provisioned name publish its
+        // enrolment request) but reads nothing, which is how it shows.
+        const end = Date.now() + Math.min(timeout * 1000, 1500);
+        while (probe.knownPeers().length === 0 && !probe.wasDropped && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+        if (probe.wasDropped) throw probe.dropped();
+        if (probe.knownPeers().length === 0) {
+          throw new DeskLinkError('not-authorised', `logged in to ${url} as '${name}', but no node of the site is visible: is '${name}' in the hub's sync.broker_operators (or the Mosquitto ACL file)?`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
         peers = probe.onlinePeers();
       } catch (e) {
         if (e instanceof DeskLinkError) {

@@ -21,6 +21,8 @@ function waitMs(a: Args): number {
 
 interface SyncReport {
   site: string; peer: string | null; confirmed: boolean; sent: number; received: number; sessions: number;
+  /** The other online peers reconciled with, and what went each way with each. */
+  others: Array<{ peer: string; confirmed: boolean; sent: number; received: number }>;
   events_before: number; events: number; heads: string[]; state_hash: string; error?: string;
 }
 
@@ -31,9 +33,11 @@ async function reconcileOnce(link: DeskLink, l: Ledger, site: SiteLink, ms: numb
   await link.connect(ms);
   const peer = await link.target(deadline);
   const r = peer ? await link.reconcile(peer, deadline) : null;
+  const others = peer && r?.confirmed ? await link.reconcileOthers(peer, deadline) : [];
   const s = ledgerState(l);
   return {
     site: site.broker, peer, confirmed: r?.confirmed ?? false, sent: r?.sent ?? 0, received: r?.received ?? 0, sessions: r?.sessions ?? 0,
+    others: others.map((o) => ({ peer: o.peer, confirmed: o.confirmed, sent: o.sent, received: o.received })),
     events_before: before, events: s.events, heads: s.heads, state_hash: s.stateHash,
     ...(peer ? (r?.error && !r.confirmed ? { error: r.error } : {}) : { error: 'no hub online on the broker' }),
   };
@@ -44,6 +48,7 @@ function describe(r: SyncReport): string {
   const head = r.confirmed ? `in sync with ${r.peer} at ${r.site}` : `not confirmed by ${r.peer} at ${r.site} (${r.error ?? 'no answer'})`;
   return [
     `${head}: sent ${plural(r.sent, 'event')}, received ${plural(r.received, 'event')} (${plural(r.sessions, 'session')})`,
+    ...r.others.map((o) => `  and ${o.peer}: sent ${plural(o.sent, 'event')}, received ${plural(o.received, 'event')}${o.confirmed ? '' : ' (not confirmed)'}`),
     `events       ${r.events_before} -> ${r.events}`,
     `state hash   ${r.state_hash}`,
     `heads        ${r.heads.join('\n             ')}`,

@@ -71,10 +71,13 @@ function classify(err: string, code: unknown, url: string, name: string): DeskLi
 }
 
 /** A logger that keeps the last connection failure SyncNode reports and passes the rest on. */
-function watchingLogger(next: SyncLogger | undefined, onFailure: (err: string, code: unknown) => void): SyncLogger {
+function watchingLogger(next: SyncLogger | undefined, onFailure: (err: string, code: unknown) => void, onDrop: () => void): SyncLogger {
   return {
     debug: (o, m) => next?.debug(o, m),
-    info: (o, m) => next?.info(o, m),
+    info: (o, m) => {
+      if (m === 'sync: disconnected') onDrop();
+      next?.info(o, m);
+    },
     warn: (o, m) => {
       if (m === 'sync: mqtt error') {
         const r = o as { err?: unknown; code?: unknown };
@@ -103,6 +106,7 @@ export class DeskLink {
   readonly #node: SyncNode;
   #failure: DeskLinkError | null = null;
   #lastError = '';
+  #drops = 0;
   #started = false;
 
   constructor(o: DeskLinkOptions) {
@@ -122,7 +126,7 @@ export class DeskLink {
         // A refusal of the account or the certificate is final; a network failure may heal while we wait.
         if (f && f.problem !== 'unreachable') this.#failure = f;
         else if (f && !this.#failure) this.#lastError = f.message;
-      }),
+      }, () => { this.#drops++; }),
     });
   }
 
@@ -141,6 +145,7 @@ export class DeskLink {
       if (this.#failure) throw this.#failure;
       if (this.#node.status().connected) return;
       if (Date.now() >= end) {
+        if (this.#drops > 0) throw this.dropped();
         const why = this.#lastError;
         if (/^cannot reach /.test(why)) throw new DeskLinkError('unreachable', why);
         throw new DeskLinkError('timeout', `no answer from the site's broker at ${this.url} within ${(timeoutMs / 1000).toFixed(1)} s${why ? ` (${why})` : ''}`);
@@ -151,11 +156,27 @@ export class DeskLink {
 
   get connected(): boolean { return this.#node.status().connected; }
 
+  /** The broker closed the connection after accepting the login (at least once so far). */
+  get wasDropped(): boolean { return this.#drops > 0; }
+
+  /**
+   * What a login that the broker then drops means: the account may connect but not subscribe (the embedded
+   * broker drops a client at a topic its ACL refuses, docs/sync-protocol.md 6.2), i.e. it is no operator.
+   */
+  dropped(): DeskLinkError {
+    return new DeskLinkError('not-authorised', `the site's broker at ${this.url} let '${this.name}' log in, then closed the connection: is '${this.name}' in the hub's sync.broker_operators (or the Mosquitto ACL file)?`);
+  }
+
   /** Online peers the desk has heard of (their retained presence), hubs of the ledger first. */
   onlinePeers(): string[] {
     const hubs = new Set(this.hubNames());
     return this.#node.status().peers.filter((p) => p.online).map((p) => p.name)
       .sort((a, b) => Number(hubs.has(b)) - Number(hubs.has(a)) || a.localeCompare(b));
+  }
+
+  /** Every peer whose presence (online or its last will) the desk has read. */
+  knownPeers(): string[] {
+    return this.#node.status().peers.map((p) => p.name);
   }
 
   /** Enrolled, unrevoked nodes of the ledger with the hub role. */
@@ -222,6 +243,20 @@ export class DeskLink {
     }
     await this.#node.whenIdle();
     return r;
+  }
+
+  /**
+   * Reconciles with every other online peer (the doors and machines) as well, until `deadline`. The hub
+   * does not re-publish what it receives by reconciliation (docs/sync-protocol.md 3), so what the desk
+   * signed while offline reaches an online door now rather than at its next anti-entropy round.
+   */
+  async reconcileOthers(except: string, deadline: number): Promise<ReconcileReport[]> {
+    const out: ReconcileReport[] = [];
+    for (const p of this.onlinePeers()) {
+      if (p === except || Date.now() >= deadline) continue;
+      out.push(await this.reconcile(p, deadline));
+    }
+    return out;
   }
 
   /** Sync's counters (events sent and received, sessions) for `gdo sync --watch`. */
