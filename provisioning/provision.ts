@@ -5,7 +5,11 @@
 // before either is written.
 // The record is written first and put back as it was if the bootstrap cannot be written: a device never
 // holds a token its admin cannot check.
+// TLS (docs/sync-protocol.md, "TLS"): every node gets the site CA certificate from the admin's data
+// directory (DATA/ca.crt); a hub running the embedded broker also gets a broker certificate and key the CA
+// issues for its names (HOSTNAME.local and HOSTNAME, plus --broker-name).
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { hex } from '../agent/ledger/event.ts';
 import type { Ledger } from '../agent/ledger/ledger.ts';
@@ -14,6 +18,7 @@ import { writeFileDurable } from '../agent/enrol/durable.ts';
 import { agentConfigFor, readAgentConfig } from '../agent/enrol/firstboot.ts';
 import { checkAgentConfig, checkNodeConfig } from '../agent/enrol/node-config.ts';
 import { EnrolError } from '../agent/enrol/errors.ts';
+import { issueServerCert, readSiteCa } from '../agent/enrol/site-ca.ts';
 import type { NodeRole } from '../agent/enrol/fields.ts';
 import { readProvisioned, removeProvisioned, writeProvisioned, type ProvisionedRecord } from '../agent/enrol/provisioned.ts';
 import { newToken, tokenHash } from '../agent/enrol/token.ts';
@@ -37,6 +42,8 @@ export interface ProvisionInput {
    */
   brokerSecret?: Buffer;
   wifi?: { ssid: string; psk: string; country?: string };
+  /** A hub's extra broker names and IP addresses (--broker-name), besides HOSTNAME.local and HOSTNAME. */
+  brokerNames?: string[];
   site?: Record<string, unknown>;
   /** The installer's sections of agent.json (`--config node.json`, agent/enrol/node-config.ts). */
   config?: Record<string, unknown>;
@@ -84,8 +91,40 @@ export function makeBootstrap(input: ProvisionInput, token: string, at: string):
   if (input.broker) value.broker = brokerFields(input, hex(org));
   else if (input.brokerSecret) throw new EnrolError('ENROL_PROVISION', 'a broker secret without a broker: give the broker too (--broker URL, or embedded for a hub)');
   if (input.wifi) value.wifi = input.wifi;
+  const tls = tlsFields(input);
+  if (tls) value.tls = tls;
   // The same validation first boot applies: a bootstrap the node would refuse is never written.
   return validateBootstrap(value, 'the bootstrap for this node');
+}
+
+/** The names a hub's broker certificate carries: HOSTNAME.local (mDNS, as provisioning/README.md's
+ *  mqtts://hub.local:8883), HOSTNAME, the node name if it differs, and --broker-name's names and addresses. */
+export function brokerCertNames(input: Pick<ProvisionInput, 'name' | 'hostname' | 'brokerNames'>): { dnsNames: string[]; ipAddresses: string[] } {
+  const host = input.hostname ?? input.name;
+  const all = [`${host}.local`, host, input.name, ...(input.brokerNames ?? [])].map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+  const uniq = [...new Set(all)];
+  return { dnsNames: uniq.filter((n) => isIP(n) === 0), ipAddresses: uniq.filter((n) => isIP(n) !== 0) };
+}
+
+/** The site CA for every node; for a hub running the embedded broker, its certificate and key as well. */
+function tlsFields(input: ProvisionInput): Bootstrap['tls'] {
+  const ca = readSiteCa(input.dataDir);
+  const hub = input.broker?.url === 'embedded';
+  if (!ca) {
+    if (hub) {
+      throw new EnrolError('ENROL_PROVISION', `${input.dataDir} has no site CA (ca.crt, ca.key), which issues the hub's broker certificate: make it with gdo broker tls --make-ca --data ${input.dataDir}`);
+    }
+    if (input.brokerNames !== undefined) throw new EnrolError('ENROL_PROVISION', '--broker-name is for a hub running the embedded broker (--broker embedded)');
+    // A node of a site whose broker has a publicly trusted certificate verifies it with the system's CAs.
+    return undefined;
+  }
+  if (!hub) {
+    if (input.brokerNames !== undefined) throw new EnrolError('ENROL_PROVISION', '--broker-name is for a hub running the embedded broker (--broker embedded)');
+    return { ca: ca.certPem };
+  }
+  const names = brokerCertNames(input);
+  const leaf = issueServerCert(ca, { commonName: names.dnsNames[0] ?? input.name, ...names });
+  return { ca: ca.certPem, cert: leaf.certPem, key: leaf.keyPem };
 }
 
 /** The bootstrap's broker: a password derived from the broker secret, or for a hub the secret itself. */

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from '
 import { join } from 'node:path';
 import { allDapps } from '../dapps.ts';
 import { ensureSiteSecret } from '../enrol/site-secret.ts';
+import { CA_KEY_FILE, createSiteCa } from '../enrol/site-ca.ts';
+import { newBrokerSecretText } from '../sync/broker-auth.ts';
 import { importBundle, writeBundle } from '../ledger/bundle.ts';
 import { generateKeyPair, Signer, verifyNative } from '../ledger/crypto.ts';
 import { decodeEvent, signingBytes, unsignedPart, hex } from '../ledger/event.ts';
@@ -39,15 +41,37 @@ export async function cmdInit(a: Args, out: Output): Promise<number> {
   const pair = generateKeyPair();
   writeKeyFile(keyPath, pair, pass);
   ensureSiteSecret(dir); // badge UIDs are hashed with it (agent/access/badge-hash.ts): 32 random bytes, 0600, never replaced
+  // The site's TLS and broker accounts (docs/sync-protocol.md, "TLS" and 6): the CA issues the hub's broker
+  // certificate at provisioning; every MQTT password derives from the broker secret. Neither is ever replaced.
+  createSiteCa(dir, name);
+  const brokerSecret = join(dir, 'broker.secret');
+  writeFileSync(brokerSecret, newBrokerSecretText(), { mode: 0o600, flag: 'wx' });
   const l = openLedger(a, false);
   try {
     const signer = new Signer(pair);
     const { event, result } = l.append(signer, 'org', 'genesis', { name, admins: [{ key: pair.publicKey.toString('hex'), name: adminName }], tz });
     if (result.status !== 'accepted') throw new Error(`genesis rejected: ${result.code} ${result.message}`);
-    out.result({ org: hex(event.id), admin: pair.publicKey.toString('hex'), key: keyPath, data: dir, tz },
-      () => `created org '${name}' ${hex(event.id)} (times in ${tz})\nadmin key ${pair.publicKey.toString('hex')} in ${keyPath}`);
+    const backup = { operator_key: keyPath, site_secret: join(dir, 'site-secret'), broker_secret: brokerSecret, ca_key: join(dir, CA_KEY_FILE) };
+    out.result({ org: hex(event.id), admin: pair.publicKey.toString('hex'), key: keyPath, data: dir, tz, ca: join(dir, 'ca.crt'), backup },
+      () => `created org '${name}' ${hex(event.id)} (times in ${tz})\nadmin key ${pair.publicKey.toString('hex')} in ${keyPath}\n${initNextSteps(dir, backup)}`);
   } finally { l.close(); }
   return 0;
+}
+
+/** What `gdo init` tells the admin to keep safe, and the three commands that come next (issue 12 item 5). */
+function initNextSteps(dir: string, b: { operator_key: string; site_secret: string; broker_secret: string; ca_key: string }): string {
+  const d = dir.includes(' ') ? `'${dir}'` : dir;
+  return [
+    'Back these up now, off this machine (none can be made again; a new one orphans what the old one made):',
+    `  ${b.operator_key}  your operator key (signs as you; protected by your passphrase)`,
+    `  ${b.site_secret}  the site secret (every badge hash depends on it)`,
+    `  ${b.broker_secret}  the broker secret (every MQTT password derives from it)`,
+    `  ${b.ca_key}  the site CA key (issues the brokers' TLS certificates; ${join(dir, 'ca.crt')} is public)`,
+    'Next:',
+    `  gdo member add alice --name 'Alice Smith' --groups members --data ${d}`,
+    `  gdo provision --image gdo.img --node hub --role hub --broker embedded --broker-secret-file ${join(d, 'broker.secret')} --config provisioning/examples/hub.json --data ${d}`,
+    `  gdo site connect --broker mqtts://hub.local:8883 --name desk --ca ${join(d, 'ca.crt')} --data ${d}`,
+  ].join('\n');
 }
 
 export function ledgerState(l: Ledger) {

@@ -44,7 +44,7 @@ function needs(a: Args, flag: string, other: string): void {
 }
 
 async function cmdProvision(a: Args, out: Output): Promise<number> {
-  onlyFlags(a, ['image', 'target', 'node', 'role', 'hostname', 'broker', 'broker-user', 'broker-pass-file', 'broker-secret-file', 'wifi-ssid', 'wifi-psk-file', 'wifi-country', 'site', 'config', 'data', 'force', 'json']);
+  onlyFlags(a, ['image', 'target', 'node', 'role', 'hostname', 'broker', 'broker-user', 'broker-pass-file', 'broker-secret-file', 'wifi-ssid', 'wifi-psk-file', 'wifi-country', 'site', 'config', 'broker-name', 'data', 'force', 'json']);
   if (a.flags.has('image') === a.flags.has('target')) throw new UsageError('give exactly one of --image FILE (a built gdo image) or --target DIR (the mounted root of a running Pi)');
   needs(a, 'broker-user', 'broker');
   needs(a, 'broker-pass-file', 'broker');
@@ -53,6 +53,8 @@ async function cmdProvision(a: Args, out: Output): Promise<number> {
   needs(a, 'wifi-psk-file', 'wifi-ssid');
   needs(a, 'wifi-ssid', 'wifi-psk-file');
   needs(a, 'wifi-country', 'wifi-ssid');
+  needs(a, 'broker-name', 'broker');
+  const brokerNames = a.flags.has('broker-name') ? str(a, 'broker-name').split(',').map((n) => n.trim()).filter((n) => n !== '') : undefined;
   const name = str(a, 'node');
   const roles = parseRoles(str(a, 'role'));
   const broker = a.flags.has('broker') ? {
@@ -72,6 +74,7 @@ async function cmdProvision(a: Args, out: Output): Promise<number> {
       ledger: l, dataDir: dataDir(a), name, roles,
       ...(a.flags.has('hostname') ? { hostname: str(a, 'hostname') } : {}),
       ...(broker ? { broker } : {}), ...(brokerSecret ? { brokerSecret } : {}), ...(wifi ? { wifi } : {}), ...(site ? { site } : {}),
+      ...(brokerNames ? { brokerNames } : {}),
       ...(wiring ?? {}),
       ...(a.flags.has('image') ? { image: str(a, 'image') } : { target: str(a, 'target') }),
       force: a.flags.get('force') === true,
@@ -89,6 +92,7 @@ export const provisionCommands: Command[] = [{
   booleans: ['force'],
   help: `usage: gdo provision (--image OUT.img | --target DIR) --node NAME --role door|machine|hub[,ROLE]
          [--hostname H] [--broker URL|embedded [--broker-user U] [--broker-pass-file F | --broker-secret-file F]]
+         [--broker-name NAME|IP[,NAME|IP]]
          [--wifi-ssid S --wifi-psk-file F [--wifi-country CC]] [--site site.json] [--config node.json]
          [--data DIR] [--force] [--json]
 Writes the node's bootstrap (organisation and genesis, site config, broker address and credentials, a one-time
@@ -99,6 +103,10 @@ kept in DATA/provisioned/NAME.json for gdo node approve. --broker-user defaults 
 config defaults to DATA/site.json when it exists. --force replaces a bootstrap already there.
 --broker-secret-file (made by gdo broker secret): the node's broker password is derived from it; a hub
 (--broker embedded) gets the secret itself, which its broker needs to let the nodes in.
+TLS: every node gets the site CA (DATA/ca.crt, made by gdo init) and verifies its broker's name against it
+(--broker mqtts://hub.local:8883). A hub (--broker embedded) also gets a broker certificate issued by the CA
+for HOSTNAME.local and HOSTNAME; --broker-name adds names and IP addresses (--broker-name hub.space.org,10.0.0.2)
+the nodes may use in their --broker URL. An older DATA without a CA: gdo broker tls --make-ca.
 --config node.json: the node's readers, doors, machines, gpio, ledger, access, http and log sections of
 agent.json (and a hub's sync.broker_operators, sync.embedded_listen; examples in provisioning/examples/).
 First boot writes them into /etc/gdo/agent.json. Checked against the agent's schema, merged as first boot

@@ -20,6 +20,7 @@ import { FileBackedBoard } from './parts/fake-board-file.ts';
 import { EnrolmentPart } from './parts/enrolment.ts';
 import { GpioPart } from './parts/gpio.ts';
 import { LedgerPart } from './parts/ledger.ts';
+import { MosquittoFilesPart } from './parts/mosquitto-files.ts';
 import { ReaderPart, type ReaderStatus } from './parts/reader.ts';
 import { BrokerPart, clientTls, createBroker, createSync, redactUrl, SyncPart, type BrokerFactory, type SyncFactory } from './parts/sync.ts';
 import type { SyncTls } from '../sync/options.ts';
@@ -143,6 +144,13 @@ export class Daemon {
         });
       }, cfg.sync.broker === 'embedded');
       parts.push(this.#sync);
+    }
+    if (cfg.sync.mosquitto_dir !== '') {
+      // Beside the site's own Mosquitto: its password and ACL files follow the ledger (parts/mosquitto-files.ts).
+      parts.push(new MosquittoFilesPart({
+        ledger: () => this.#ledger.ledger, dir: cfg.sync.mosquitto_dir, pidFile: cfg.sync.mosquitto_pid_file,
+        secretFile: cfg.sync.broker_secret_file, operators: cfg.sync.broker_operators, log: this.#log.child({ part: 'mosquitto-files' }),
+      }));
     }
     if (cfg.sync.broker !== '' && cfg.enrolment.request_file !== '') {
       parts.push(new EnrolmentPart({

@@ -4,7 +4,8 @@
 // It never holds a private key: the node makes its own keys on the device.
 //
 // {v: 1, org, genesis, node: {name, roles, hostname}, token, provisionedAt,
-//  site?: {...}, config?: {...}, broker?: {url, username?, password?, secret?}, wifi?: {ssid, psk, country?}}
+//  site?: {...}, config?: {...}, broker?: {url, username?, password?, secret?}, tls?: {ca, cert?, key?},
+//  wifi?: {ssid, psk, country?}}
 // org       hex genesis id; genesis the raw genesis event (hex), the trust anchor the node's ledger starts from
 // token     one-time enrolment token (hex, 32 bytes); the admin keeps only its SHA-256 (provisioned.ts)
 // site      the site configuration (/etc/gdo/site.json on the node)
@@ -13,7 +14,10 @@
 // broker    the agent's sync.broker (a URL, or 'embedded' on a hub), its user name and password (derived from
 //           the broker secret, docs/sync-protocol.md 6.1); a hub running the embedded broker gets the broker
 //           secret itself (hex) instead, and derives every password from it
+// tls       the site CA certificate (PEM) the node verifies its broker with; a hub running the embedded broker
+//           also gets its broker certificate and key, issued by that CA for its names (bootstrap-tls.ts)
 import { decodeEvent, hex } from '../ledger/event.ts';
+import { validateBootstrapTls, type BootstrapTls } from './bootstrap-tls.ts';
 import { EnrolError } from './errors.ts';
 import { FieldReader, type NodeRole } from './fields.ts';
 import { checkNodeConfig } from './node-config.ts';
@@ -32,6 +36,7 @@ export interface Bootstrap {
   site?: Record<string, unknown>;
   config?: Record<string, unknown>;
   broker?: { url: string; username?: string; password?: string; secret?: string };
+  tls?: BootstrapTls;
   wifi?: { ssid: string; psk: string; country?: string };
 }
 
@@ -44,7 +49,7 @@ const BROKER_SECRET = /^([0-9a-f]{2}){16,512}$/;
 export function validateBootstrap(value: unknown, where: string): Bootstrap {
   const f: FieldReader = new FieldReader('ENROL_BAD_BOOTSTRAP', where);
   const o = f.object(value, 'the bootstrap');
-  f.only(o, '', ['v', 'org', 'genesis', 'node', 'token', 'provisionedAt', 'site', 'config', 'broker', 'wifi']);
+  f.only(o, '', ['v', 'org', 'genesis', 'node', 'token', 'provisionedAt', 'site', 'config', 'broker', 'tls', 'wifi']);
   if (o.v !== BOOTSTRAP_VERSION) f.fail('v', `${BOOTSTRAP_VERSION}`, o.v);
   const org = f.hex(o.org, 'org', 32);
   if (typeof o.genesis !== 'string' || !/^([0-9a-f]{2})+$/.test(o.genesis)) f.fail('genesis', 'the raw genesis event in lowercase hex', o.genesis);
@@ -88,6 +93,7 @@ export function validateBootstrap(value: unknown, where: string): Bootstrap {
       out.broker.secret = b.secret;
     }
   }
+  if (o.tls !== undefined) out.tls = validateBootstrapTls(o.tls, f, where, out.broker?.url);
   if (o.config !== undefined) {
     out.config = checkNodeConfig(o.config, { where, prefix: 'config.', roles: node.roles, broker: out.broker?.url, code: 'ENROL_BAD_BOOTSTRAP' });
   }

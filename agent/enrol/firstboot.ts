@@ -9,7 +9,7 @@
 //   2. bootstrap copied to <state>/bootstrap.json (temp + fsync + rename + fsync dir)
 //   3. only then the FAT copy zeroed and unlinked (a crash before leaves both; the copies are compared)
 //   4. keys kept if present, made if not; 5. genesis ingested unless present (duplicates are no-ops)
-//   6. site config, broker password (or a hub's broker secret), hostname, Wi-Fi, agent config rewritten from the bootstrap
+//   6. site config, broker password (or a hub's broker secret), site CA (and a hub's broker certificate), hostname, Wi-Fi, agent config rewritten from the bootstrap
 //      (its identity, broker and the installer's sections: readers, doors, machines, pins ...)
 //   7. the request kept if it still matches keys and bootstrap, else made anew; 8. marker removed.
 import { spawnSync } from 'node:child_process';
@@ -33,6 +33,11 @@ export const STATE_FILES = {
   brokerPassword: 'broker.pass',
   /** A hub's: the broker secret its embedded broker derives every account's password from (sync.broker_secret_file). */
   brokerSecret: 'broker.secret',
+  /** The site CA certificate the node verifies its broker with (sync.ca_file). */
+  caCert: 'ca.crt',
+  /** A hub's: its embedded broker's TLS certificate and key (sync.tls_cert_file, sync.tls_key_file). */
+  brokerCert: 'broker.crt',
+  brokerKey: 'broker.key',
   ledger: 'ledger.db',
 } as const;
 /** Next to the FAT bootstrap: a copy of the request an installer can carry to the admin on a USB stick. */
@@ -180,6 +185,15 @@ export function agentConfigFor(base: Record<string, unknown>, boot: Bootstrap, o
       ...(boot.broker.secret !== undefined && { broker_secret_file: join(opts.stateDir, STATE_FILES.brokerSecret) }),
     };
   }
+  if (boot.tls) {
+    cfg.sync = {
+      ...(cfg.sync as Record<string, unknown> | undefined ?? sync),
+      ca_file: join(opts.stateDir, STATE_FILES.caCert),
+      ...(boot.tls.cert !== undefined && {
+        tls_cert_file: join(opts.stateDir, STATE_FILES.brokerCert), tls_key_file: join(opts.stateDir, STATE_FILES.brokerKey),
+      }),
+    };
+  }
   return cfg;
 }
 
@@ -218,7 +232,8 @@ export function runFirstboot(opts: FirstbootOptions): FirstbootResult {
 
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
   chmodSync(opts.stateDir, 0o700);
-  removeStaleTemps([STATE_FILES.bootstrap, STATE_FILES.request, STATE_FILES.brokerPassword, STATE_FILES.brokerSecret, NODE_KEY_FILE, NODE_KX_FILE, STATE_FILES.pending]
+  removeStaleTemps([STATE_FILES.bootstrap, STATE_FILES.request, STATE_FILES.brokerPassword, STATE_FILES.brokerSecret, STATE_FILES.caCert,
+    STATE_FILES.brokerCert, STATE_FILES.brokerKey, NODE_KEY_FILE, NODE_KX_FILE, STATE_FILES.pending]
     .map((f) => join(opts.stateDir, f)));
   if (!existsSync(pending)) {
     if (!existsSync(opts.bootstrap) && !existsSync(join(opts.stateDir, STATE_FILES.bootstrap))) {
@@ -242,6 +257,14 @@ export function runFirstboot(opts: FirstbootOptions): FirstbootResult {
   if (boot.broker?.secret !== undefined) {
     // What `gdo broker secret` writes: the hub's embedded broker reads it (agent/daemon/parts/hub-broker.ts).
     writeIfChanged(join(opts.stateDir, STATE_FILES.brokerSecret), `${boot.broker.secret}\n`, 0o600, note, 'kept the broker secret (0600)');
+  }
+  if (boot.tls) {
+    // The CA is public (0644); a hub's broker certificate and key are for its agent alone (0600).
+    writeIfChanged(join(opts.stateDir, STATE_FILES.caCert), boot.tls.ca, 0o644, note, `wrote the site CA ${STATE_FILES.caCert} (0644)`);
+    if (boot.tls.cert !== undefined && boot.tls.key !== undefined) {
+      writeIfChanged(join(opts.stateDir, STATE_FILES.brokerCert), boot.tls.cert, 0o600, note, `wrote the broker certificate ${STATE_FILES.brokerCert} (0600)`);
+      writeIfChanged(join(opts.stateDir, STATE_FILES.brokerKey), boot.tls.key, 0o600, note, `kept the broker key ${STATE_FILES.brokerKey} (0600)`);
+    }
   }
   // On the live system the name applies now too, so the node shows up under it on this very boot
   // (sethostname through hostname(1); where that is missing, the name applies from the next boot).

@@ -4,7 +4,7 @@
 // it, and the desk's own sync link so what staff sign reaches the nodes the way it would from an
 // office laptop on the site's network.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badgeHash } from '../access/badge-hash.ts';
 import { Staff } from '../access/staff.ts';
@@ -16,6 +16,7 @@ import type { NodeRole } from '../enrol/fields.ts';
 import { readProvisioned } from '../enrol/provisioned.ts';
 import { parseEnrolmentRequest } from '../enrol/request.ts';
 import { ensureSiteSecret } from '../enrol/site-secret.ts';
+import { CA_CERT_FILE, createSiteCa } from '../enrol/site-ca.ts';
 import { generateKeyPair, Signer } from '../ledger/crypto.ts';
 import { hex } from '../ledger/event.ts';
 import { Ledger } from '../ledger/ledger.ts';
@@ -24,7 +25,7 @@ import { collectEnrolmentRequests } from '../sync/enrol-topic.ts';
 import { SyncNode } from '../sync/sync-node.ts';
 import { listAnomalies, type Anomaly } from '../../dapps/access/anomaly.ts';
 import { provisionNode } from '../../provisioning/provision.ts';
-import { ADMIN_NAME, DEMO_PASSPHRASE, DESK, DOOR, DOOR_RULES, LASER, PEOPLE, schedules, SITE_NAME } from './plan.ts';
+import { ADMIN_NAME, DEMO_PASSPHRASE, DESK, DOOR, DOOR_RULES, LASER, PEOPLE, schedules, SIM_BROKER_HOST, SITE_NAME } from './plan.ts';
 
 export interface Approval { name: string; roles: string[]; key: string; event: string }
 
@@ -45,7 +46,7 @@ export class AdminDesk {
     this.#brokerSecret = brokerSecret;
   }
 
-  /** `gdo init --name SITE` and `gdo broker secret` in `dir`: operator key (passphrase-protected), site secret, broker secret, genesis. */
+  /** `gdo init --name SITE` in `dir`: operator key (passphrase-protected), site secret, broker secret, site CA, genesis. */
   static init(dir: string): AdminDesk {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pair = generateKeyPair();
@@ -53,6 +54,7 @@ export class AdminDesk {
     const { secret } = ensureSiteSecret(dir);
     const brokerSecret = randomBytes(32);
     writeFileSync(join(dir, 'broker.secret'), `${brokerSecret.toString('hex')}\n`, { mode: 0o600 });
+    createSiteCa(dir, SITE_NAME);
     const ledger = Ledger.open({ path: join(dir, 'ledger.db'), dapps: allDapps });
     const signer = new Signer(pair);
     const { result } = ledger.append(signer, 'org', 'genesis', { name: SITE_NAME, admins: [{ key: pair.publicKey.toString('hex'), name: ADMIN_NAME }] });
@@ -84,12 +86,21 @@ export class AdminDesk {
     return this.ledger.count() - before;
   }
 
-  /** `gdo provision --node NAME --role ROLES --target ROOT --broker URL --broker-secret-file DIR/broker.secret`. */
+  /**
+   * `gdo provision --node NAME --role ROLES --target ROOT --broker URL --broker-secret-file DIR/broker.secret`;
+   * for the hub also `--broker-name 127.0.0.1`: every simulated node reaches it on loopback, through its link.
+   */
   async provision(name: string, roles: NodeRole[], broker: string, root: string): Promise<void> {
     mkdirSync(join(root, 'boot/firmware'), { recursive: true });
     await provisionNode({
       ledger: this.ledger, dataDir: this.dir, name, roles, broker: { url: broker }, brokerSecret: this.#brokerSecret, site: { name: SITE_NAME }, target: root,
+      ...(broker === 'embedded' && { brokerNames: [SIM_BROKER_HOST] }),
     });
+  }
+
+  /** The site CA, as `gdo site connect --ca DIR/ca.crt` gives it to the desk's connection. */
+  #tls(): { ca: string; rejectUnauthorized: true } {
+    return { ca: readFileSync(join(this.dir, CA_CERT_FILE), 'utf8'), rejectUnauthorized: true };
   }
 
   /** The desk's broker account: an operator the hub lists in sync.broker_operators (`gdo broker password --name office`). */
@@ -100,7 +111,7 @@ export class AdminDesk {
   /** The desk joins the site's sync as peer 'office' through `url`. */
   async startSync(url: string): Promise<void> {
     const node = new SyncNode({
-      ledger: this.ledger, url, orgId: this.ledger.orgId!, nodeName: DESK, reconnectPeriodMs: 500, liveSyncDelayMs: 300, ...this.#login(),
+      ledger: this.ledger, url, tls: this.#tls(), orgId: this.ledger.orgId!, nodeName: DESK, reconnectPeriodMs: 500, liveSyncDelayMs: 300, ...this.#login(),
     });
     this.#sync = node;
     await node.start();
@@ -114,7 +125,7 @@ export class AdminDesk {
    * secret sealed to the node's X25519 key).
    */
   async approveWaiting(url: string, names: readonly string[]): Promise<Approval[]> {
-    const found = await collectEnrolmentRequests({ url, orgId: this.ledger.orgId!, waitMs: 250, connectTimeoutMs: 3000, ...this.#login() });
+    const found = await collectEnrolmentRequests({ url, tls: this.#tls(), orgId: this.ledger.orgId!, waitMs: 250, connectTimeoutMs: 3000, ...this.#login() });
     const out: Approval[] = [];
     for (const f of found) {
       if (!names.includes(f.name) || readProvisioned(this.dir, f.name)?.approved) continue;

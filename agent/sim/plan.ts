@@ -10,6 +10,9 @@ export const ADMIN_NAME = 'Ada (admin)';
 export const DEMO_PASSPHRASE = 'gdo-sim-demo';
 /** The admin desk's name as a sync peer. */
 export const DESK = 'office';
+/** Where the simulated nodes reach the hub (each through its own link on loopback); the hub's broker
+ *  certificate names it besides hub.local and hub (gdo provision --broker-name 127.0.0.1). */
+export const SIM_BROKER_HOST = '127.0.0.1';
 
 export type NodeName = 'hub' | 'front-door' | 'laser';
 export type Target = 'door' | 'laser';

@@ -12,7 +12,7 @@ import { NetLink } from './net-link.ts';
 import { narrate, OutputNarrator } from './narrate.ts';
 import { Replicas, sleep, type View } from './replicas.ts';
 import { prepareNode, type NodeRoot } from './node-root.ts';
-import { DESK, issueCards, NODES, siteZone, type NodeName, type NodePlan, type Person } from './plan.ts';
+import { DESK, issueCards, NODES, SIM_BROKER_HOST, siteZone, type NodeName, type NodePlan, type Person } from './plan.ts';
 
 export interface SimNode {
   plan: NodePlan;
@@ -96,7 +96,8 @@ export class SimSite {
     this.#deskLink = links.get(DESK)!.link;
     for (const plan of NODES) {
       const link = links.get(plan.name);
-      const broker = link ? `mqtt://127.0.0.1:${link.port}` : 'embedded';
+      // MQTT over TLS, verified against the site CA as on a real site: the hub's certificate names 127.0.0.1 too.
+      const broker = link ? `mqtts://${SIM_BROKER_HOST}:${link.port}` : 'embedded';
       const root = await prepareNode(desk, plan, broker, join(this.dir, plan.name));
       const proc = new AgentProc(plan.name, root.config, join(root.root, 'var/log/gdo-agent.log'));
       const outputs = new OutputNarrator(d, plan.name);
@@ -118,7 +119,7 @@ export class SimSite {
     const brokerPort = Number(/:(\d+)$/.exec(String(listening['listen']))?.[1]);
     for (const link of this.#links) link.setUpstream(brokerPort);
     for (const n of this.nodes.values()) await n.proc.waitFor((l) => typeof l['http'] === 'object', 'status endpoint', START_TIMEOUT_MS);
-    const deskUrl = `mqtt://127.0.0.1:${links.get(DESK)!.port}`;
+    const deskUrl = `mqtts://${SIM_BROKER_HOST}:${links.get(DESK)!.port}`;
     await desk.startSync(deskUrl);
     const replicas = new Replicas(d, desk, () => new Map([...this.nodes].map(([name, n]) => [name, n.proc])));
     this.#replicas = replicas;

@@ -6,7 +6,7 @@
 // broker secret, "gdo mqtt password v1" 0 org-hex 0 name)). The hub (or the provisioning
 // person) holds the broker secret; provisioning writes each device's password into its
 // bootstrap; the broker files can be regenerated at any time from the ledger alone.
-import { createHmac, pbkdf2Sync, timingSafeEqual, createHash } from 'node:crypto';
+import { createHmac, pbkdf2Sync, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import type { KeyRecord } from '../ledger/dapp.ts';
 import { NODE_NAME_RE, Topics, checkNodeName, orgHex } from './topics.ts';
 
@@ -59,6 +59,11 @@ export interface AccessOptions {
 export const PASSWORD_DOMAIN = 'gdo mqtt password v1';
 const SALT_DOMAIN = 'gdo mqtt salt v1';
 export const MIN_SECRET_BYTES = 16;
+
+/** A new broker secret as its file holds it: 32 random bytes in hex, one line (`gdo broker secret`, `gdo init`). */
+export function newBrokerSecretText(): string {
+  return `${randomBytes(32).toString('hex')}\n`;
+}
 
 /** The broker secret as `gdo broker secret` writes it: hex digits, at least MIN_SECRET_BYTES, one line. */
 export function parseBrokerSecret(text: string): Buffer {

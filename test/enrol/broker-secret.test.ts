@@ -15,6 +15,7 @@ import { runFirstboot } from '../../agent/enrol/firstboot.ts';
 import { Ledger } from '../../agent/ledger/ledger.ts';
 import { derivePassword, verifyPassword } from '../../agent/sync/broker-auth.ts';
 import { provisionNode } from '../../provisioning/provision.ts';
+import { createSiteCa } from '../../agent/enrol/site-ca.ts';
 import { bootstrapFor, expectError, foundOrg, gdoCli, tempDir } from './helpers.ts';
 
 const mode = (p: string): number => statSync(p).mode & 0o777;
@@ -23,6 +24,7 @@ describe('broker credentials from provisioning to the hub', () => {
   const t = tempDir('broker-secret');
   after(() => t.cleanup());
   const org = foundOrg(t.dir);
+  createSiteCa(t.dir, 'Test Space'); // what gdo init makes: it issues the hub's broker certificate
   const secret = randomBytes(32);
   after(() => org.ledger.close());
 
@@ -37,8 +39,8 @@ describe('broker credentials from provisioning to the hub', () => {
   }
 
   it('a node gets its derived password, a hub the secret; first boot keeps them; the hub accepts the node', async () => {
-    const door = await provision('front-door', ['door'], { url: 'mqtt://hub.local:1883' }, secret);
-    assert.deepEqual(door.boot.broker, { url: 'mqtt://hub.local:1883', username: 'front-door', password: derivePassword(secret, org.org, 'front-door') });
+    const door = await provision('front-door', ['door'], { url: 'mqtts://hub.local:8883' }, secret);
+    assert.deepEqual(door.boot.broker, { url: 'mqtts://hub.local:8883', username: 'front-door', password: derivePassword(secret, org.org, 'front-door') });
     const hub = await provision('hub', ['hub'], { url: 'embedded' }, secret);
     assert.deepEqual(hub.boot.broker, { url: 'embedded', secret: secret.toString('hex') });
 
@@ -72,7 +74,7 @@ describe('broker credentials from provisioning to the hub', () => {
 
   it('refuses a hub without the secret, a password with the secret, and a secret for a node; never echoing it', async () => {
     await assert.rejects(provision('hub-2', ['hub'], { url: 'embedded' }), /a hub running the embedded broker needs the broker secret \(--broker-secret-file FILE/);
-    await assert.rejects(provision('door-2', ['door'], { url: 'mqtt://hub:1883', password: 'p' }, secret), /give the broker password or the broker secret, not both/);
+    await assert.rejects(provision('door-2', ['door'], { url: 'mqtts://hub:8883', password: 'p' }, secret), /give the broker password or the broker secret, not both/);
     const hex = secret.toString('hex');
     expectError('ENROL_BAD_BOOTSTRAP', /^b: broker\.secret is for a hub running the embedded broker/, () =>
       validateBootstrap({ ...bootstrapFor(org), broker: { url: 'mqtt://hub:1883', secret: hex } }, 'b'));
@@ -92,15 +94,16 @@ describe('broker credentials from provisioning to the hub', () => {
     mkdirSync(data);
     const cliOrg = foundOrg(data);
     cliOrg.ledger.close();
+    createSiteCa(data, 'Test Space');
     const file = join(data, 'broker.secret');
     assert.equal(gdoCli(['broker', 'secret', '--out', file]).code, 0);
     mkdirSync(join(data, 'pi/boot/firmware'), { recursive: true });
-    const r = gdoCli(['provision', '--target', join(data, 'pi'), '--node', 'laser', '--role', 'machine', '--broker', 'mqtt://hub:1883', '--broker-secret-file', file, '--data', data, '--json']);
+    const r = gdoCli(['provision', '--target', join(data, 'pi'), '--node', 'laser', '--role', 'machine', '--broker', 'mqtts://hub:8883', '--broker-secret-file', file, '--data', data, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const boot = JSON.parse(readFileSync(join(data, 'pi/boot/firmware/gdo/bootstrap.json'), 'utf8')) as Bootstrap;
     const want = derivePassword(Buffer.from(readFileSync(file, 'utf8').trim(), 'hex'), cliOrg.org, 'laser');
-    assert.deepEqual(boot.broker, { url: 'mqtt://hub:1883', username: 'laser', password: want });
-    const both = gdoCli(['provision', '--target', join(data, 'pi'), '--node', 'laser', '--role', 'machine', '--broker', 'mqtt://hub:1883', '--broker-secret-file', file, '--broker-pass-file', file, '--data', data]);
+    assert.deepEqual(boot.broker, { url: 'mqtts://hub:8883', username: 'laser', password: want });
+    const both = gdoCli(['provision', '--target', join(data, 'pi'), '--node', 'laser', '--role', 'machine', '--broker', 'mqtts://hub:8883', '--broker-secret-file', file, '--broker-pass-file', file, '--data', data]);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /give --broker-pass-file or --broker-secret-file, not both/);
   });

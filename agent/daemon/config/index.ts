@@ -67,7 +67,7 @@ export interface AgentConfig {
   machines: MachineEntry[];
   sync: {
     broker: string; username: string; password_file: string; embedded_listen: string; broker_secret_file: string; broker_operators: string[];
-    tls_cert_file: string; tls_key_file: string; ca_file: string; allow_plain: boolean;
+    tls_cert_file: string; tls_key_file: string; ca_file: string; allow_plain: boolean; mosquitto_dir: string; mosquitto_pid_file: string;
   };
   access: {
     max_offline_ms: number | null;
@@ -136,6 +136,7 @@ export function parseConfig(raw: unknown): AgentConfig {
     sync: {
       ...base.sync, password_file: inState(base.sync.password_file), broker_secret_file: inState(base.sync.broker_secret_file),
       tls_cert_file: inState(base.sync.tls_cert_file), tls_key_file: inState(base.sync.tls_key_file), ca_file: inState(base.sync.ca_file),
+      mosquitto_dir: inState(base.sync.mosquitto_dir), mosquitto_pid_file: inState(base.sync.mosquitto_pid_file),
     },
     doors: [],
     machines: [],

@@ -14,11 +14,13 @@ export const syncSchema: Node = c.obj('Merging with the other nodes over MQTT.',
   tls_cert_file: c.str('embedded only: the broker\'s TLS certificate (PEM, issued by the site CA for the hub\'s names; first boot writes broker.crt from a hub\'s bootstrap, `gdo broker tls` makes one). "" for plain TCP, which needs allow_plain unless embedded_listen is a loopback address.', 'broker.crt'),
   tls_key_file: c.str('embedded only: the private key of tls_cert_file (PEM, mode 0600; first boot writes broker.key); a secret, never logged.', 'broker.key'),
   ca_file: c.str('CA certificate(s) (PEM) the broker\'s certificate must chain to: the site CA, ca.crt, which first boot writes from the bootstrap. The broker\'s name in the URL is checked against the certificate. "" for the system\'s CAs.', ''),
+  mosquitto_dir: c.str('On the machine running the site\'s own Mosquitto: the directory of `gdo broker mosquitto-config --out DIR`. The agent rewrites its passwd and acl from the ledger after every approval and revocation (needs broker_secret_file; accounts for broker_operators) and sends Mosquitto SIGHUP. "" for none.', ''),
+  mosquitto_pid_file: c.str('With mosquitto_dir: Mosquitto\'s pid file (its pid_file), whose process gets SIGHUP to reload the files.', '/run/mosquitto/mosquitto.pid', { minLength: 1 }),
   allow_plain: c.bool('Allow plain TCP (mqtt://, ws://) to a broker that is not on this machine, and an embedded listener without TLS on a non-loopback address. Passwords and the ledger then cross the network readable by anyone on it.', false),
   // docs/sync-protocol.md 6: the embedded broker's accounts come from the ledger and this secret.
-  broker_secret_file: c.str('embedded only: the broker secret (hex, mode 0600; made by `gdo broker secret`, written by first boot from a hub\'s bootstrap). Every MQTT password derives from it; without it the hub does not run the broker. The hub\'s own sync uses a password derived from it (username and password_file are not used).',
+  broker_secret_file: c.str('embedded or mosquitto_dir: the broker secret (hex, mode 0600; made by `gdo broker secret`, written by first boot from a hub\'s bootstrap). Every MQTT password derives from it; without it the hub does not run the broker. The hub\'s own sync uses a password derived from it (username and password_file are not used).',
     'broker.secret', { minLength: 1 }),
-  broker_operators: c.list('embedded only: accounts for people\'s tools, such as the office laptop that collects enrolment requests (`gdo node approve --broker`) and syncs the admin\'s ledger; each one\'s password is `gdo broker password --name NAME`.',
+  broker_operators: c.list('embedded or mosquitto_dir: accounts for people\'s tools, such as the office laptop that collects enrolment requests (`gdo node approve --broker`) and syncs the admin\'s ledger; each one\'s password is `gdo broker password --name NAME`.',
     c.str('An operator name (a-z, 0-9, -).', undefined, { pattern: /^[a-z0-9][a-z0-9-]{0,62}$/, patternText: 'a name of a-z, 0-9 and - (at most 63 characters)' }), { maxItems: 32 }),
 });
 

@@ -1,0 +1,91 @@
+// The agent beside a site's own Mosquitto (sync.mosquitto_dir): Mosquitto has no view of the ledger, so this
+// part rewrites its password and ACL files from the ledger after every org event (an approval, a revocation)
+// and sends it SIGHUP to read them again (agent/sync/mosquitto-files.ts). Accounts as the embedded broker
+// makes them (parts/hub-broker.ts): enrolled nodes, sync.broker_operators, and the names the files already
+// list as enrolling (from `gdo broker mosquitto-config`) until they are approved or revoked.
+import type { AppendedEvent } from '../../ledger/event.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
+import { accessFromLedger, type BrokerAccess } from '../../sync/broker-auth.ts';
+import { readEnrolling, reloadMosquitto, writeMosquittoAccess } from '../../sync/mosquitto-files.ts';
+import { errText, type Logger } from '../log.ts';
+import type { Part, PartHealth } from '../supervisor.ts';
+import { readBrokerSecret } from './hub-broker.ts';
+
+export interface MosquittoFilesOptions {
+  ledger: () => Ledger | undefined;
+  dir: string;
+  pidFile: string;
+  secretFile: string;
+  operators: readonly string[];
+  log: Logger;
+}
+
+export class MosquittoFilesPart implements Part {
+  readonly name = 'mosquitto-files';
+  readonly deps = ['ledger'];
+  readonly #o: MosquittoFilesOptions;
+  #ledger: Ledger | undefined;
+  #installed: ((evs: AppendedEvent[]) => void) | undefined;
+  #prev: ((evs: AppendedEvent[]) => void) | null = null;
+  #queued = false;
+  #lastError: string | undefined;
+
+  constructor(o: MosquittoFilesOptions) {
+    this.#o = o;
+  }
+
+  /** Throws at start when the files cannot be made (no secret, unwritable dir): one line naming the key. */
+  start(): void {
+    const ledger = this.#o.ledger();
+    if (!ledger) throw new Error('the ledger is not open');
+    this.#ledger = ledger;
+    this.#refresh(true);
+    this.#prev = ledger.onAppend;
+    const hook = (events: AppendedEvent[]): void => {
+      if (this.#queued || !events.some((e) => e.dapp === 'org')) return;
+      this.#queued = true;
+      // After the commit that changed the org, outside the ledger's call.
+      setImmediate(() => { this.#queued = false; this.#refresh(false); });
+    };
+    const prev = this.#prev;
+    this.#installed = prev ? (evs): void => { prev(evs); hook(evs); } : hook;
+    ledger.onAppend = this.#installed;
+  }
+
+  stop(): void {
+    if (this.#ledger && this.#ledger.onAppend === this.#installed) this.#ledger.onAppend = this.#prev;
+    this.#ledger = undefined;
+  }
+
+  health(): PartHealth {
+    return this.#lastError ? { state: 'degraded', detail: this.#lastError } : { state: 'ok' };
+  }
+
+  #build(ledger: Ledger): BrokerAccess {
+    const secret = readBrokerSecret(this.#o.secretFile);
+    return accessFromLedger(ledger, { secret, operators: this.#o.operators, enrolling: readEnrolling(this.#o.dir) });
+  }
+
+  #refresh(first: boolean): void {
+    const ledger = this.#ledger;
+    if (!ledger) return;
+    try {
+      const access = this.#build(ledger);
+      let changed: boolean;
+      try { changed = writeMosquittoAccess(this.#o.dir, access); } catch (err) {
+        throw new Error(`sync.mosquitto_dir: cannot write ${this.#o.dir}: ${(err as NodeJS.ErrnoException).code ?? errText(err)}`);
+      }
+      const summary = { nodes: access.users.filter((u) => u.kind === 'node').length, operators: access.users.filter((u) => u.kind === 'operator').length, enrolling: access.users.filter((u) => u.kind === 'enrolling').length };
+      if (changed || first) {
+        const pid = reloadMosquitto(this.#o.pidFile);
+        this.#o.log.info({ accounts: summary, pid }, 'mosquitto: password and ACL files rewritten from the ledger; sent SIGHUP');
+      }
+      this.#lastError = undefined;
+    } catch (err) {
+      // The files Mosquitto has stay in force; the next org event or restart tries again.
+      this.#lastError = errText(err);
+      if (first) throw err;
+      this.#o.log.error({ err }, `mosquitto: files not updated: ${errText(err)}`);
+    }
+  }
+}
