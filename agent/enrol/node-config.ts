@@ -9,11 +9,9 @@ import type { NodeRole } from './fields.ts';
 
 /** agent.json sections --config sets whole. */
 export const CONFIG_SECTIONS = ['readers', 'doors', 'machines', 'gpio', 'ledger', 'access', 'http', 'log'] as const;
-/** The keys of `sync` --config may set: the hub's broker, and plain TCP where a site chooses it; not the
- *  node's way to the broker nor its credentials. */
-export const CONFIG_SYNC_KEYS = ['broker_operators', 'embedded_listen', 'allow_plain'] as const;
-/** Of those, the ones only a hub running the embedded broker uses. */
-const HUB_SYNC_KEYS: readonly string[] = ['broker_operators', 'embedded_listen'];
+/** The keys of `sync` --config may set: the broker a hub runs or looks after, and plain TCP where a site
+ *  chooses it; not the node's way to the broker nor its credentials. */
+export const CONFIG_SYNC_KEYS = ['broker_operators', 'embedded_listen', 'allow_plain', 'mosquitto_dir', 'mosquitto_pid_file'] as const;
 
 /** Keys provisioning or first boot write, and who to ask instead. */
 const OWNED: Record<string, string> = {
@@ -74,8 +72,12 @@ export function checkNodeConfig(value: unknown, ctx: NodeConfigContext): Record<
   if (sync !== undefined) {
     if (!isObject(sync)) fail('sync', 'sync must be an object');
     checkKeys(sync as Record<string, unknown>, 'sync', CONFIG_SYNC_KEYS, fail);
-    for (const k of Object.keys(sync as object)) {
-      if (HUB_SYNC_KEYS.includes(k) && ctx.broker !== 'embedded') fail(`sync.${k}`, `sync.${k} is for a hub running the embedded broker (--broker embedded), got ${ctx.broker === undefined ? 'no --broker' : `--broker ${ctx.broker}`}`);
+    const s = sync as Record<string, unknown>;
+    const got = ctx.broker === undefined ? 'no --broker' : `--broker ${ctx.broker}`;
+    if (s['embedded_listen'] !== undefined && ctx.broker !== 'embedded') fail('sync.embedded_listen', `sync.embedded_listen is for a hub running the embedded broker (--broker embedded), got ${got}`);
+    // Operator accounts live in the broker's account list: the embedded broker's, or the site Mosquitto's files.
+    if (s['broker_operators'] !== undefined && ctx.broker !== 'embedded' && s['mosquitto_dir'] === undefined) {
+      fail('sync.broker_operators', `sync.broker_operators is for a hub running the embedded broker (--broker embedded) or the site's Mosquitto (sync.mosquitto_dir), got ${got}`);
     }
   }
   // The ledger refuses a node's door and machine events unless its enrolment names the role (dapps/shared/guards.ts).

@@ -119,7 +119,7 @@ describe('provisioning/examples: provisioned, first-booted, checked', () => {
         file: () => example('front-door.json'),
       },
       {
-        what: 'hub-only keys on a door', error: /hub\.json: sync\.broker_operators is for a hub running the embedded broker \(--broker embedded\), got --broker mqtts:/,
+        what: 'hub-only keys on a door', error: /hub\.json: sync\.broker_operators is for a hub running the embedded broker \(--broker embedded\) or the site's Mosquitto \(sync\.mosquitto_dir\), got --broker mqtts:/,
         file: () => example('hub.json'),
       },
       { what: 'not JSON', error: /--config .*broken\.json is not valid JSON/, file: () => { const f = join(t.dir, 'broken.json'); writeFileSync(f, '{"doors": ['); return f; } },
