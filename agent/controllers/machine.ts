@@ -17,6 +17,10 @@
 //   the window is used up. A card of no member leaves the window open.
 // - maintainer: badging while holding the machine's button, with the role 'maintainer', toggles
 //   out-of-service. Out of service, only maintainers can start sessions (to test a repair).
+//   Out of service is the ledger's (the decider's machineState): it holds across restarts and follows
+//   tag-outs made at the office or on a peer, and the gesture toggles relative to it. Until the
+//   gesture's own event is in the ledger (the access log commits at the end of the turn), or for
+//   PENDING_MS if it never gets there, the gesture's result stands; without a ledger view it is kept here.
 import type { GpioBackend, InputLine, OutputLine } from '../../drivers/gpio/types.ts';
 import { systemClock } from '../../drivers/gpio/clock.ts';
 import { iso } from './door-position.ts';
@@ -25,7 +29,7 @@ import type { MachineConfig } from './machine-config.ts';
 import type { SessionEndReason } from './machine-session.ts';
 import { MachineSession } from './machine-session.ts';
 import { openSafeOutput } from './safe-outputs.ts';
-import type { AccessDecider, CardEvent, CardSource, CertificationVerdict, Clock, Decision, EventSink, TimerHandle } from './types.ts';
+import type { AccessDecider, CardEvent, CardSource, CertificationVerdict, Clock, Decision, EventSink, MachineServiceState, TimerHandle } from './types.ts';
 
 export type MachineFault = 'reader' | 'ledger';
 
@@ -46,6 +50,8 @@ export interface MachineStatus {
   relay: boolean;
   session: { member_id?: string; start: string; ends_at?: string; extensions: number } | undefined;
   out_of_service: boolean;
+  /** While out of service: why, who took it out, since when (from the ledger). */
+  out_of_service_detail?: { reason: string | null; by: string | null; since: string | null };
   trainer_window: boolean;
   /** The last certification tried at this machine: who, and whether it was signed or why not. */
   last_certification: LastCertification | undefined;
@@ -63,6 +69,10 @@ export interface LastCertification {
   detail?: string;
 }
 
+/** How long a gesture's result stands while its event is not in the ledger (a refused write falls back). */
+const PENDING_MS = 10_000;
+const IN_SERVICE: MachineServiceState = { out: false, reason: null, by: null, since: null };
+
 export class MachineController {
   readonly #o: MachineControllerOptions;
   readonly #cfg: MachineConfig;
@@ -77,7 +87,8 @@ export class MachineController {
   #trainer: { id: string; timer: TimerHandle } | undefined;
   #lastCertification: LastCertification | undefined;
   #buttonPressed = false;
-  #outOfService = false;
+  /** The last gesture's result, until the ledger shows it (see the header). */
+  #pending: { state: MachineServiceState; at: number } | undefined;
   #faults = new Map<MachineFault, string>();
 
   constructor(opts: MachineControllerOptions) {
@@ -169,7 +180,7 @@ export class MachineController {
         ...(s.endsAt !== undefined && { ends_at: iso(s.endsAt) }),
         extensions: s.extensions,
       },
-      out_of_service: this.#outOfService,
+      ...this.#serviceStatus(),
       trainer_window: this.#trainer !== undefined,
       last_certification: this.#lastCertification && { ...this.#lastCertification },
       faults: [...this.#faults.keys()],
@@ -196,7 +207,7 @@ export class MachineController {
     const holder = s?.isHolder(d.memberId, ev.uid) ?? false;
     let reason = d.reason;
     let allow = d.allow;
-    if (allow && this.#outOfService && !roles.includes('maintainer')) { allow = false; reason = 'out_of_service'; }
+    if (allow && this.#service().out && !roles.includes('maintainer')) { allow = false; reason = 'out_of_service'; }
     if (allow && s && !holder) { allow = false; reason = 'in_use'; }
     const logged = this.#record('machine.access', {
       machine: this.#cfg.id, resource: this.#cfg.resource, allow, reason,
@@ -286,12 +297,30 @@ export class MachineController {
   }
 
   #toggleOutOfService(memberId: string): void {
-    this.#outOfService = !this.#outOfService;
-    if (this.#outOfService) this.#endSession('out_of_service');
-    this.#record(this.#outOfService ? 'machine.out_of_service' : 'machine.in_service', {
-      machine: this.#cfg.id, member_id: memberId, at: iso(this.#clock.now()),
-    });
+    const now = this.#clock.now();
+    const out = !this.#service().out;
+    this.#pending = { state: out ? { out, reason: 'tagged out at the machine', by: memberId, since: iso(now) } : IN_SERVICE, at: now };
+    if (out) this.#endSession('out_of_service');
+    this.#record(out ? 'machine.out_of_service' : 'machine.in_service', { machine: this.#cfg.id, member_id: memberId, at: iso(now) });
     this.#feedback?.play(PATTERNS.certify);
+  }
+
+  /** Out of service or not: the ledger's view, or the last gesture's while the ledger has not caught up. */
+  #service(): MachineServiceState {
+    let fromLedger: MachineServiceState | undefined;
+    try {
+      fromLedger = this.#o.decider.machineState?.(this.#cfg.id);
+    } catch (err) {
+      this.#onError(err);
+    }
+    const p = this.#pending;
+    if (p && fromLedger && (fromLedger.out === p.state.out || this.#clock.now() - p.at >= PENDING_MS)) this.#pending = undefined;
+    return this.#pending?.state ?? fromLedger ?? IN_SERVICE;
+  }
+
+  #serviceStatus(): Pick<MachineStatus, 'out_of_service' | 'out_of_service_detail'> {
+    const st = this.#service();
+    return { out_of_service: st.out, ...(st.out && { out_of_service_detail: { reason: st.reason, by: st.by, since: st.since } }) };
   }
 
   /** Certifies `memberId` for the trainer if the ledger's rules allow it now; otherwise says why, signing nothing. */

@@ -10,6 +10,20 @@ export interface AccessDecider {
    * own rules (agent/access/certify-check.ts); without it nobody is certified at the machine.
    */
   checkCertification?(req: { resource: string; trainerId: string; memberId: string; credential: Buffer; at: Date }): CertificationVerdict;
+  /**
+   * Whether the ledger has the machine out of service, who took it out and why (agent/access/machine-state.ts);
+   * undefined when the ledger does not know the machine. Without it the controller keeps the state itself.
+   */
+  machineState?(machineId: string): MachineServiceState | undefined;
+}
+
+export interface MachineServiceState {
+  out: boolean;
+  reason: string | null;
+  /** The maintainer's member id, or the admin's name. */
+  by: string | null;
+  /** ISO time of the tag-out. */
+  since: string | null;
 }
 
 export type CertificationVerdict = { ok: true } | { ok: false; reason: string; detail: string };

@@ -319,6 +319,7 @@ export class Daemon {
       decide: (req): Decision => this.#access.service?.decider.decide(req) ?? { allow: false, reason: ACCESS_UNAVAILABLE },
       checkCertification: (req) => this.#access.service?.decider.checkCertification?.(req)
         ?? { ok: false, reason: ACCESS_UNAVAILABLE, detail: 'the access service is not running' },
+      machineState: (id) => this.#access.service?.decider.machineState?.(id),
     };
   }
 

@@ -31,6 +31,8 @@ export interface Machine extends Versioned, History {
   cert_days: number | null;
   out: boolean;
   out_reason: string | null;
+  /** Who took it out: the maintainer's member id at the machine, else the admin's key name. Absent before the first tag-out. */
+  out_by?: string | null;
 }
 /** `revs`: the withdrawals so far; a grant must follow every one of them (guards.ts). */
 export interface Role extends Versioned, History { on: boolean }
@@ -202,9 +204,10 @@ export const machineDapp: Dapp = {
       },
       // A tag-out always applies, also on top of a concurrent one: otherwise putting the machine
       // back after only the first would clear both.
-      apply(ctx, body: { machine: string; reason: string }, state) {
+      apply(ctx, body: { machine: string; reason: string; by?: string }, state) {
         const m = state.get<Machine>(machineKey(body.machine))!;
-        state.put(machineKey(body.machine), { ...m, out: true, out_reason: body.reason, revs: revokeHistory(ctx, m).revs, ...stamp(ctx) } satisfies Machine);
+        const by = body.by ?? ctx.authorKey?.name ?? null;
+        state.put(machineKey(body.machine), { ...m, out: true, out_reason: body.reason, out_by: by, revs: revokeHistory(ctx, m).revs, ...stamp(ctx) } satisfies Machine);
       },
     },
     in: {
@@ -218,7 +221,7 @@ export const machineDapp: Dapp = {
       },
       apply(ctx, body: { machine: string }, state) {
         const m = state.get<Machine>(machineKey(body.machine))!;
-        state.put(machineKey(body.machine), { ...m, out: false, out_reason: null, ...stamp(ctx) } satisfies Machine);
+        state.put(machineKey(body.machine), { ...m, out: false, out_reason: null, out_by: null, ...stamp(ctx) } satisfies Machine);
       },
     },
   },

@@ -82,6 +82,27 @@ void describe('machine: maintainer out-of-service toggle', () => {
     assert.equal(r.machine.status().out_of_service, false);
   });
 
+  void it("toggles relative to the ledger's state, and falls back to it when the gesture's event never lands", () => {
+    const r = machineRig({ mode: 'session' });
+    const ledger = { out: true, reason: 'belt worn', by: 'Ada', since: '2025-01-06T08:00:00.000Z' };
+    Object.assign(r.decider, { machineState: () => ({ ...ledger }) });
+    assert.equal(r.machine.status().out_of_service, true, 'out, as the ledger says, before any gesture');
+    assert.deepEqual(r.machine.status().out_of_service_detail, { reason: 'belt worn', by: 'Ada', since: '2025-01-06T08:00:00.000Z' });
+    r.tap(CARD.alice);
+    assert.equal(r.relay(), 0, 'members are refused');
+    r.press(true);
+    r.tap(CARD.maint);
+    r.press(false);
+    assert.equal(r.sink.of('machine.in_service').length, 1, 'the first gesture puts it back');
+    assert.equal(r.sink.of('machine.out_of_service').length, 0);
+    assert.equal(r.machine.status().out_of_service, false, "the gesture's result stands until the ledger has it");
+    r.clock.advance(10_000);
+    assert.equal(r.machine.status().out_of_service, true, 'never recorded: the ledger is right');
+    ledger.out = false;
+    assert.equal(r.machine.status().out_of_service, false);
+    assert.equal(r.machine.status().out_of_service_detail, undefined);
+  });
+
   void it('the button alone, or a non-maintainer with the button, toggles nothing', () => {
     const r = machineRig({ mode: 'session' });
     r.press(true);

@@ -9,6 +9,7 @@ import { Signer } from '../../ledger/crypto.ts';
 import { AccessLog } from '../../access/access-log.ts';
 import { checkCertification } from '../../access/certify-check.ts';
 import { AccessService } from '../../access/decide.ts';
+import { machineServiceState } from '../../access/machine-state.ts';
 import { LedgerDoorPolicy } from '../../access/door-policy.ts';
 import { enrolmentState, nodeSiteSecret } from '../../enrol/status.ts';
 import { readNodeKeys, type NodeKeys } from '../../enrol/node-keys.ts';
@@ -121,6 +122,7 @@ export const ledgerAccess: AccessFactory = (ctx) => {
         return service.decide(req);
       },
       checkCertification: (req) => checkCertification({ ledger, nodeKey, siteSecret: secret }, req),
+      machineState: (id) => machineServiceState(ledger, id),
     },
     // A node no admin approved signs nothing: its events would be refused (unknown author) anyway.
     sink: { record: (kind, body) => { if (service.enrolled()) accessLog.record(kind, body); } },
