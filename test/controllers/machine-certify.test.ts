@@ -13,6 +13,8 @@ import { MachineController } from '../../agent/controllers/machine.ts';
 import type { AccessDecider } from '../../agent/controllers/types.ts';
 import { decodeEvent, hex } from '../../agent/ledger/event.ts';
 import { certKey, type Cert } from '../../dapps/machine/index.ts';
+import { Display } from '../../agent/sim/display.ts';
+import { narrate } from '../../agent/sim/narrate.ts';
 import { FakeClock } from '../../drivers/gpio/fake-clock.ts';
 import { FakeGpioBackend } from '../../drivers/gpio/fake.ts';
 import { badgeOf, buildSite, SECRET, T0, uid } from '../access/site.ts';
@@ -135,5 +137,18 @@ void describe('machine/certify: the ledger refuses what the machine refuses', ()
       r.site.staff.certify('laser', 'dan');
       assert.equal(r.cert('dan')?.on, true);
     } finally { r.site.close(); }
+  });
+});
+
+void describe('the simulated site shows a refusal with its reason', () => {
+  void it('NOT CERTIFIED, the reason in words, the rule that refused, nothing signed', () => {
+    let text = '';
+    const d = new Display({ color: false, write: (t) => { text += t; } });
+    const shown = narrate(d, 'laser', {
+      level: 'info', msg: 'machine.certification_refused', event: 'machine.certification_refused',
+      trainer_id: 'carol', member_id: 'erin', reason: 'member_suspended', detail: "member 'erin' is suspended",
+    }, { holder: () => undefined, offline: () => false });
+    assert.equal(shown, true);
+    assert.match(text, /NOT CERTIFIED {2}Erin on the laser cutter for trainer Carol: member suspended {2}\[member 'erin' is suspended\] \(nothing signed\)/);
   });
 });
