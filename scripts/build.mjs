@@ -10,7 +10,9 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 rmSync('dist', { recursive: true, force: true }); // no stale chunks
 await build({
   // The ledger's writer thread is a module of its own (agent/ledger/writer.ts finds it next to gdo.js).
-  entryPoints: { gdo: 'agent/cli/main.ts', 'ledger-writer': 'agent/ledger/writer-worker.ts' },
+  // gdo.js notes its own path before the CLI loads (agent/cli/bundle-entry.ts), so `gdo sim` starts its
+  // agents on it and not on the chunk that holds agent/sim.
+  entryPoints: { gdo: 'agent/cli/bundle-entry.ts', 'ledger-writer': 'agent/ledger/writer-worker.ts' },
   outdir: 'dist',
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',

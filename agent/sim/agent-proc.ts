@@ -1,28 +1,35 @@
 // One `gdo agent --config FILE` child process of the simulated site: its JSON log lines as events, its
 // status endpoint (address read from its log), and an orderly stop (SIGTERM, wait, SIGKILL as a last
-// resort). Started from the sources through tsx, or from the bundle when the site itself runs from it.
+// resort). Started from the sources through tsx, or from the bundle's entry file when the site itself runs
+// from the bundle.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { entryFile } from '../cli/entry-file.ts';
 
 export interface LogLine { level: string; msg: string; [k: string]: unknown }
 
 // An agent whose site process is gone stops itself: its stdin is a pipe from the site, which the kernel
 // closes when the site exits however it exits (even SIGKILL), and the agent then takes the same orderly
 // SIGTERM path as always (outputs safe, ledger closed). A data: URL, so it needs no file beside the bundle.
-const ORPHAN_GUARD = 'data:text/javascript,'
-  + encodeURIComponent("process.stdin.on('error',()=>{});process.stdin.on('end',()=>process.kill(process.pid,'SIGTERM'));process.stdin.resume();");
+// Worker threads inherit --import, and a worker's process.stdin ends at once: only the main thread watches
+// (the ledger's writer thread would otherwise stop the agent as soon as it starts).
+const ORPHAN_GUARD = 'data:text/javascript,' + encodeURIComponent("import{isMainThread}from'node:worker_threads';if(isMainThread){"
+  + "process.stdin.on('error',()=>{});process.stdin.on('end',()=>process.kill(process.pid,'SIGTERM'));process.stdin.resume();}");
 
-/** How to start `gdo`: the TypeScript sources through tsx, or the bundle this code was loaded from. */
+/**
+ * How to start `gdo`: the bundle's entry file when running from the bundle (this module is then in a
+ * chunk, which runs nothing when started), else the TypeScript sources through tsx.
+ */
 export function gdoCommand(): { args: string[]; cwd: string } {
+  const entry = entryFile();
+  if (entry !== undefined) return { args: ['--import', ORPHAN_GUARD, entry], cwd: dirname(entry) };
   const self = fileURLToPath(import.meta.url);
-  if (self.endsWith('.ts')) {
-    const root = resolve(dirname(self), '../..');
-    return { args: ['--import', 'tsx', '--import', ORPHAN_GUARD, join(root, 'agent/cli/main.ts')], cwd: root };
-  }
-  return { args: ['--import', ORPHAN_GUARD, self], cwd: dirname(self) };
+  if (!self.endsWith('.ts')) throw new Error(`gdo sim: ${self} is part of a bundle that was not started through its entry file (dist/gdo.js)`);
+  const root = resolve(dirname(self), '../..');
+  return { args: ['--import', 'tsx', '--import', ORPHAN_GUARD, join(root, 'agent/cli/main.ts')], cwd: root };
 }
 
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
