@@ -14,7 +14,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { listAnomalies } from '../../dapps/access/anomaly.ts';
 import { readSiteSecret } from '../enrol/site-secret.ts';
 import { int, onlyFlags, str, UsageError, type Args } from './args.ts';
-import { passphrase, readKeyFile } from './keyfile.ts';
+import { unlockKeyFile } from './keyfile.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
@@ -165,7 +165,7 @@ async function importCmd(a: Args, out: Output): Promise<number> {
   try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`cannot read ${file}: ${(e as Error).message}`); }
   const secret = siteSecret(a);
   const keyPath = str(a, 'key', join(dataDir(a), 'operator.key'));
-  const pair = readKeyFile(keyPath, await passphrase(a.flags, `operator key ${keyPath}`));
+  const pair = await unlockKeyFile(keyPath, a.flags, `operator key ${keyPath}`);
   const l = openLedger(a);
   // With a connected site (gdo site connect) the import is sent to the hub like every staff change.
   let push: DeskPush | null = null;

@@ -11,7 +11,7 @@ import { decodeEvent, signingBytes, unsignedPart, hex } from '../ledger/event.ts
 import { formatHlc } from '../ledger/hlc.ts';
 import { Ledger } from '../ledger/ledger.ts';
 import { int, onlyFlags, str, UsageError, type Args } from './args.ts';
-import { passphrase, writeKeyFile } from './keyfile.ts';
+import { newPassphrase, writeKeyFile } from './keyfile.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
 import { checkTz, localTz } from './time-args.ts';
@@ -36,7 +36,7 @@ export async function cmdInit(a: Args, out: Output): Promise<number> {
   const adminName = str(a, 'admin-name', process.env.USER ?? 'admin');
   const tz = checkTz('tz', str(a, 'tz', localTz())); // the site's zone: every command reads and shows times in it
   const keyPath = str(a, 'key', join(dir, 'operator.key'));
-  const pass = await passphrase(a.flags, 'new operator key');
+  const pass = await newPassphrase(a.flags, 'new operator key');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pair = generateKeyPair();
   writeKeyFile(keyPath, pair, pass);
@@ -159,7 +159,7 @@ export const ledgerCommands: Command[] = [
     summary: "create an organisation: genesis and the founding admin's key",
     help: `usage: gdo init --name NAME [--admin-name NAME] [--tz ZONE] [--data DIR] [--key FILE] [--passphrase-file F] [--json]
 Creates the ledger in DIR with a genesis naming you as the founding admin, and your key file
-(passphrase-protected; GDO_PASSPHRASE or --passphrase-file for scripts).
+(passphrase-protected: asked twice on the terminal, or --passphrase-file F for scripts).
 --tz: the site's IANA time zone (default this computer's: $TZ or /etc/localtime), recorded in the
 genesis: staff commands read and show times in it unless given --tz or a time with an offset.`,
     run: (_sub, a, out) => cmdInit(a, out),

@@ -19,7 +19,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { hex } from '../ledger/event.ts';
 import { Signer } from '../ledger/crypto.ts';
 import { int, onlyFlags, str, UsageError, type Args } from './args.ts';
-import { passphrase, readKeyFile } from './keyfile.ts';
+import { unlockKeyFile } from './keyfile.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
@@ -58,7 +58,7 @@ function readRequestFile(file: string): EnrolmentRequest {
 
 async function operatorSigner(a: Args): Promise<Signer> {
   const keyPath = str(a, 'key', join(dataDir(a), 'operator.key'));
-  return new Signer(readKeyFile(keyPath, await passphrase(a.flags, 'operator key')));
+  return new Signer(await unlockKeyFile(keyPath, a.flags, 'operator key'));
 }
 
 interface NodeRow { name: string; roles: string[]; state: 'enrolled' | 'revoked' | 'provisioned'; key?: string; kx?: string; siteSecret?: boolean; provisionedAt?: string }
@@ -291,7 +291,7 @@ export const nodeCommands: Command[] = [{
                                   the broker and credentials of its bootstrap unless --broker is given)
 Broker options: --broker URL --broker-user U --broker-pass-file F [--broker-ca FILE] [--wait-ms N (1500)].
 Signing commands use the operator key (--key FILE, default DATA/operator.key) and its passphrase
-(GDO_PASSPHRASE or --passphrase-file F). Exit 3 when a request is refused.`,
+(--passphrase-file F, or asked on the terminal). Exit 3 when a request is refused.`,
   run: (sub, a, out) => withTypedErrors(() => {
     switch (sub) {
       case 'list': return cmdList(a, out);

@@ -13,7 +13,7 @@ import { hex, type SignedEvent } from '../ledger/event.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { badgeKey, type Badge } from '../../dapps/badge/index.ts';
 import { str, UsageError, type Args } from './args.ts';
-import { passphrase, readKeyFile } from './keyfile.ts';
+import { unlockKeyFile } from './keyfile.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
 import { DeskPush, PUSH_FLAG, withPushOutput } from './desk-push.ts';
 
@@ -23,7 +23,7 @@ export const READ_FLAGS = ['data', 'json'] as const;
 export const SIGN_FLAGS = ['data', 'json', 'key', 'passphrase-file', PUSH_FLAG] as const;
 
 export const COMMON_HELP = `common options: --data DIR (default $GDO_DATA or /var/lib/gdo), --json (one JSON document on stdout)
-signing: --key FILE (default DIR/operator.key), passphrase from GDO_PASSPHRASE, --passphrase-file FILE or a prompt
+signing: --key FILE (default DIR/operator.key), passphrase from --passphrase-file FILE or a hidden prompt (three tries)
 site: with a connected site (gdo site connect) what is signed is sent to the hub, waiting at most --push-wait S (5);
   offline, it stays signed in DIR (exit 0) and gdo sync sends it
 exit codes: 0 ok, 1 failure (e.g. not found), 2 usage error, 3 refused by the ledger or the key file`;
@@ -43,7 +43,7 @@ export async function withStaff<T>(a: Args, fn: (staff: Staff, l: Ledger) => T):
   try {
     push = DeskPush.open(a, l);
     const keyPath = str(a, 'key', join(dataDir(a), 'operator.key'));
-    const signer = new Signer(readKeyFile(keyPath, await passphrase(a.flags, 'operator key')));
+    const signer = new Signer(await unlockKeyFile(keyPath, a.flags, 'operator key'));
     return await withPushOutput(a, push, () => fn(new Staff(l, signer), l));
   } finally {
     await push?.close();
