@@ -21,6 +21,8 @@
 //   tag-outs made at the office or on a peer, and the gesture toggles relative to it. Until the
 //   gesture's own event is in the ledger (the access log commits at the end of the turn), or for
 //   PENDING_MS if it never gets there, the gesture's result stands; without a ledger view it is kept here.
+//   A tag-out that arrives during a session (office, peer) ends it within SERVICE_POLL_MS, unless the
+//   session is a maintainer's.
 import type { GpioBackend, InputLine, OutputLine } from '../../drivers/gpio/types.ts';
 import { systemClock } from '../../drivers/gpio/clock.ts';
 import { iso } from './door-position.ts';
@@ -72,6 +74,8 @@ export interface LastCertification {
 /** How long a gesture's result stands while its event is not in the ledger (a refused write falls back). */
 const PENDING_MS = 10_000;
 const IN_SERVICE: MachineServiceState = { out: false, reason: null, by: null, since: null };
+/** How often a running session looks for a tag-out it did not make. */
+const SERVICE_POLL_MS = 1_000;
 
 export class MachineController {
   readonly #o: MachineControllerOptions;
@@ -89,6 +93,7 @@ export class MachineController {
   #buttonPressed = false;
   /** The last gesture's result, until the ledger shows it (see the header). */
   #pending: { state: MachineServiceState; at: number } | undefined;
+  #servicePoll: TimerHandle | undefined;
   #faults = new Map<MachineFault, string>();
 
   constructor(opts: MachineControllerOptions) {
@@ -222,7 +227,7 @@ export class MachineController {
     }
     if (roles.includes('trainer') && d.memberId !== undefined) this.#openTrainerWindow(d.memberId);
     if (!s) {
-      this.#startSession(d.memberId, ev.uid);
+      this.#startSession(d.memberId, ev.uid, roles.includes('maintainer'));
     } else if (this.#cfg.mode === 'session') {
       s.extensions += 1;
       this.#armSession(s);
@@ -253,7 +258,7 @@ export class MachineController {
     }
   }
 
-  #startSession(memberId: string | undefined, uid: Buffer): void {
+  #startSession(memberId: string | undefined, uid: Buffer, maintainer: boolean): void {
     try {
       this.#relay?.set(true);
     } catch (err) {
@@ -263,6 +268,7 @@ export class MachineController {
     }
     const s = new MachineSession(this.#clock, memberId, uid);
     this.#session = s;
+    if (!maintainer) this.#watchService(s);
     this.#feedback?.buzzer.play(PATTERNS.granted.buzzer);
     this.#feedback?.led.steady(true);
     if (this.#cfg.mode === 'session') this.#armSession(s);
@@ -281,9 +287,21 @@ export class MachineController {
     });
   }
 
+  /** Ends `s` when the machine is taken out of service elsewhere (a maintainer's session is left running). */
+  #watchService(s: MachineSession): void {
+    this.#servicePoll = this.#clock.setTimeout(() => {
+      this.#servicePoll = undefined;
+      if (this.#session !== s) return;
+      if (this.#service().out) this.#endSession('out_of_service');
+      else this.#watchService(s);
+    }, SERVICE_POLL_MS);
+  }
+
   #endSession(reason: SessionEndReason): void {
     const s = this.#session;
     this.#clearHold();
+    if (this.#servicePoll !== undefined) this.#clock.clearTimeout(this.#servicePoll);
+    this.#servicePoll = undefined;
     if (!s) return;
     this.#session = undefined;
     s.cancel();

@@ -103,6 +103,24 @@ void describe('machine: maintainer out-of-service toggle', () => {
     assert.equal(r.machine.status().out_of_service_detail, undefined);
   });
 
+  void it("a tag-out from elsewhere ends a member's running session; a maintainer's runs on", () => {
+    const r = machineRig({ mode: 'session' });
+    const ledger = { out: false, reason: null as string | null, by: null as string | null, since: null as string | null };
+    Object.assign(r.decider, { machineState: () => ({ ...ledger }) });
+    r.tap(CARD.alice);
+    assert.equal(r.relay(), 1);
+    r.clock.advance(5_000);
+    assert.equal(r.relay(), 1, 'in service: the session runs');
+    Object.assign(ledger, { out: true, reason: 'fire in the extraction', by: 'Ada', since: new Date(r.clock.now()).toISOString() });
+    r.clock.advance(1_000);
+    assert.equal(r.relay(), 0, 'the office tagged it out: relay off within a second');
+    assert.equal(r.sink.of('machine.session').at(-1)?.['end_reason'], 'out_of_service');
+    r.tap(CARD.maint);
+    assert.equal(r.relay(), 1, 'a maintainer may run it out of service');
+    r.clock.advance(10_000);
+    assert.equal(r.relay(), 1, "the maintainer's session is not ended by the tag-out");
+  });
+
   void it('the button alone, or a non-maintainer with the button, toggles nothing', () => {
     const r = machineRig({ mode: 'session' });
     r.press(true);
