@@ -5,7 +5,7 @@
 //   site's time zone as the caller's endOfDay reads it, UTC by default, or empty), badge (card UID in hex, optional; several separated by ';').
 // Existing members are updated (name, email, groups, until); badges already assigned to the same
 // member are left as they are.
-import { LedgerError } from '../ledger/errors.ts';
+import { LedgerError, type RejectionCode } from '../ledger/errors.ts';
 import type { Signer } from '../ledger/crypto.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { badgeKey, type Badge } from '../../dapps/badge/index.ts';
@@ -15,7 +15,8 @@ import type { Json } from '../ledger/canonical-json.ts';
 import { badgeHash, parseUid } from './badge-hash.ts';
 
 export class CsvImportError extends Error {
-  constructor(readonly line: number, message: string) { super(`line ${line}: ${message}`); }
+  /** `rejection`: the ledger's code when a dapp refused the line's event (the CLI exits 3 then, 2 for a bad file). */
+  constructor(readonly line: number, message: string, readonly rejection?: RejectionCode) { super(`line ${line}: ${message}`); }
 }
 
 /** RFC 4180 fields: quotes, doubled quotes, commas and newlines inside quotes. */
@@ -110,7 +111,7 @@ export function importCsv(ledger: Ledger, signer: Signer, text: string, secret: 
   const bad = results.findIndex((r) => r.status === 'rejected');
   if (bad >= 0) {
     const r = results[bad]!;
-    throw new CsvImportError(lines[bad] ?? 0, `${r.code}: ${r.message} (nothing was imported)`);
+    throw new CsvImportError(lines[bad] ?? 0, `${r.code}: ${r.message} (nothing was imported)`, r.code);
   }
   if (results.some((r) => r.status !== 'accepted')) throw new LedgerError('BAD_BUNDLE', 'import did not apply (nothing was imported)');
   return summary;

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccessService, type AccessDecision } from '../access/decide.ts';
 import { readUid } from './staff-session.ts';
-import { importCsv } from '../access/csv-import.ts';
+import { CsvImportError, importCsv } from '../access/csv-import.ts';
+import { LedgerError } from '../ledger/errors.ts';
 import { REASONS } from '../access/reasons.ts';
 import { Signer } from '../ledger/crypto.ts';
 import { decodeEvent, hex } from '../ledger/event.ts';
@@ -176,7 +177,12 @@ async function importCmd(a: Args, out: Output): Promise<number> {
       const untilEnd = (d: string): number => {
         try { return endOfDay('until', d, tz); } catch { throw new UsageError(`${file}: until '${d}' is not a date YYYY-MM-DD`); }
       };
-      const summary = importCsv(l, new Signer(pair), text, secret, untilEnd);
+      let summary: ReturnType<typeof importCsv>;
+      try { summary = importCsv(l, new Signer(pair), text, secret, untilEnd); } catch (e) {
+        // Exit codes (README): the ledger refused a line's event, 3; the file itself is wrong, 2.
+        if (e instanceof CsvImportError) throw e.rejection ? new LedgerError(e.rejection, e.message) : new UsageError(`${file}: ${e.message}`);
+        throw e;
+      }
       out.result(summary, () => `imported ${file}: ${summary.members_added} member(s) added, ${summary.members_updated} updated, ${summary.badges_assigned} badge(s) assigned (${summary.events} events, one transaction)`);
       return 0;
     });

@@ -3,6 +3,7 @@
 // document on stdout instead: {"error":{"code","message"},"exit":N} (README, "The CLI").
 import { LedgerError } from '../ledger/errors.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { CliError } from './cli-error.ts';
 import { KeyFileError } from './keyfile.ts';
 import { ledgerCommands } from './ledger-cmds.ts';
 import { staffCommands } from './staff-cmds.ts';
@@ -22,7 +23,7 @@ import { didYouMean } from './suggest.ts';
 declare const GDO_VERSION: string | undefined;
 export const VERSION = typeof GDO_VERSION === 'string' ? GDO_VERSION : '0.0.0-dev';
 
-const COMMANDS: Command[] = [...ledgerCommands, ...staffCommands, ...accessCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands, ...agentCommands, ...brokerCommands, ...syncCommands, ...simCommands];
+export const COMMANDS: Command[] = [...ledgerCommands, ...staffCommands, ...accessCommands, ...imageCommands, ...provisionCommands, ...nodeCommands, ...firstbootCommands, ...agentCommands, ...brokerCommands, ...syncCommands, ...simCommands];
 
 function overview(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -65,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export function exitCodeFor(e: unknown): number {
+  if (e instanceof CliError) return e.exit;
   if (e instanceof UsageError) return 2;
   if (e instanceof LedgerError || e instanceof KeyFileError) return 3;
   return 1;
@@ -79,7 +81,7 @@ export function wantsJson(argv: readonly string[]): boolean {
 /** A stable name for what went wrong, for scripts: the ledger's rejection code, or the kind of error. */
 function errorCode(e: unknown): string {
   if (e instanceof UsageError) return 'usage';
-  if (e instanceof LedgerError) return e.code;
+  if (e instanceof LedgerError || e instanceof CliError) return e.code;
   if (e instanceof KeyFileError) return 'key_file';
   const c = (e as { code?: unknown } | null)?.code;
   return typeof c === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(c) ? c : 'failure';
@@ -92,7 +94,7 @@ export function reportError(e: unknown, argv: readonly string[]): number {
   if (wantsJson(argv)) {
     process.stdout.write(`${JSON.stringify({ error: { code: errorCode(e), message }, exit })}\n`);
   } else {
-    process.stderr.write(`gdo: ${e instanceof LedgerError ? `${e.code}: ` : ''}${message}\n`);
+    process.stderr.write(`gdo: ${e instanceof LedgerError || e instanceof CliError ? `${e.code}: ` : ''}${message}\n`);
   }
   return exit;
 }

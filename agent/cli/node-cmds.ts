@@ -19,6 +19,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { hex } from '../ledger/event.ts';
 import { Signer } from '../ledger/crypto.ts';
 import { int, onlyFlags, str, UsageError, type Args } from './args.ts';
+import { CliError } from './cli-error.ts';
 import { unlockKeyFile } from './keyfile.ts';
 import { dataDir, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
@@ -31,19 +32,13 @@ const REJECTIONS: ReadonlySet<EnrolErrorCode> = new Set<EnrolErrorCode>([
   'ENROL_BAD_REQUEST', 'ENROL_BAD_SIGNATURE', 'ENROL_WRONG_ORG', 'ENROL_NOT_PROVISIONED', 'ENROL_BAD_TOKEN', 'ENROL_TOKEN_USED', 'ENROL_CONFLICT', 'ENROL_SEAL',
 ]);
 
-/** Runs a command body and turns enrolment and image errors into one `gdo: CODE: message` line. */
+/** Runs a command body and turns enrolment and image errors into one `gdo: CODE: message` line (a JSON document with --json; main.ts). */
 export async function withTypedErrors(body: () => Promise<number> | number): Promise<number> {
   try {
     return await body();
   } catch (err) {
-    if (isEnrolError(err)) {
-      process.stderr.write(`gdo: ${err.code}: ${err.message}\n`);
-      return REJECTIONS.has(err.code) ? 3 : 1;
-    }
-    if (isImageError(err)) {
-      process.stderr.write(`gdo: ${err.code}: ${err.message}\n`);
-      return 1;
-    }
+    if (isEnrolError(err)) throw new CliError(err.code, err.message, REJECTIONS.has(err.code) ? 3 : 1);
+    if (isImageError(err)) throw new CliError(err.code, err.message, 1);
     throw err;
   }
 }

@@ -173,7 +173,7 @@ ${CONNECT_HELP}`,
     onlyFlags(a, [...READ_FLAGS]);
     noExtraArgs(a, 0);
     return readLedger(a, (l) => {
-      const meta = l.get<{ name: string }>('org/meta');
+      const meta = l.get<{ name: string; tz?: string }>('org/meta');
       const members = l.scan<Member>('member/m/').map(([, m]) => m);
       const badges = l.scan<Badge>('badge/b/').map(([, b]) => b);
       const machines = l.scan<Machine>('machine/m/').map(([, m]) => m);
@@ -183,7 +183,7 @@ ${CONNECT_HELP}`,
       const s = ledgerState(l);
       const link = readSiteLinkLoose(dataDir(a));
       const v = {
-        name: meta?.name ?? null, org: s.org, data: dataDir(a), site_secret: existsSync(siteSecretPath(dataDir(a))),
+        name: meta?.name ?? null, org: s.org, tz: meta?.tz ?? null, data: dataDir(a), site_secret: existsSync(siteSecretPath(dataDir(a))),
         members: members.length, suspended: members.filter((m) => m.suspended).length,
         badges: badges.filter((b) => !b.revoked).length, revoked_badges: badges.filter((b) => b.revoked).length,
         doors: l.scan('door/d/').length, schedules: l.scan('door/s/').length,
@@ -194,7 +194,8 @@ ${CONNECT_HELP}`,
         link: link ? { broker: link.broker, name: link.name } : null,
       };
       out.result(v, () => [
-        `site         ${v.name ?? '(no genesis)'}`, `org          ${v.org ?? '-'}`, `data         ${v.data}${v.site_secret ? '' : ' (no site secret)'}`,
+        `site         ${v.name ?? '(no genesis)'}`, `org          ${v.org ?? '-'}`,
+        `time zone    ${v.tz ?? 'UTC (this ledger records no site time zone: made before gdo init --tz)'}`, `data         ${v.data}${v.site_secret ? '' : ' (no site secret)'}`,
         `members      ${v.members} (${v.suspended} suspended)`, `badges       ${v.badges} active, ${v.revoked_badges} revoked`,
         `doors        ${v.doors} (${v.schedules} schedules)`, `machines     ${v.machines} (${v.out_of_service} out of service)`,
         `keys         ${v.admins} admins, ${v.nodes} nodes`,

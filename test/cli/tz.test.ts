@@ -47,6 +47,8 @@ describe('times in the site zone', () => {
       ['schedule', ['door', 'schedule', 'hours', '--window', 'mon-fri 08:00-20:00', ...d, '--json']],
       ['unlock', ['door', 'unlock', 'front', '--from', '2030-03-01 10:00', '--to', '2030-03-01 12:00', ...d, '--json']],
       ['doorList', ['door', 'list', ...d]],
+      ['site', ['site', ...d, '--json']],
+      ['oldSite', ['site', '--data', old]],
       ['oldSince', ['access', 'log', '--since', '2030-01-01 00:00', '--data', old]],
       ['oldSinceOffset', ['access', 'log', '--since', '2030-01-01T00:00Z', '--data', old]],
     ]);
@@ -97,5 +99,7 @@ describe('times in the site zone', () => {
     assert.equal(r['oldSince']!.code, 0);
     assert.match(r['oldSince']!.stderr, /^gdo: warning: --since read in UTC: this ledger records no site time zone \(made before gdo init --tz\)/);
     assert.equal(r['oldSinceOffset']!.stderr, '', 'a time with an offset needs no zone');
+    assert.equal(json(r['site']!)['tz'], 'Europe/Zurich');
+    assert.match(r['oldSite']!.stdout, /^time zone +UTC \(this ledger records no site time zone: made before gdo init --tz\)$/m);
   });
 });
