@@ -37,7 +37,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['agent/sync/**/*.ts', 'test/sync/**/*.ts', 'bench/sync*.ts'],
+    files: ['agent/sync/**/*.ts', 'test/sync/**/*.ts', 'test/tls/**/*.ts', 'bench/sync*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: hardware, message: 'only drivers/ imports onoff and serialport' },
