@@ -111,9 +111,12 @@ export class AccessLog {
         if (same && d.mver !== undefined) body['mver'] = d.mver;
         if (same && d.known !== undefined && d.known.length) body['known'] = d.known;
         // What a grant relied on, so a merge can tell which withdrawals it did not know (dapps/access/anomaly.ts).
-        if (same && body['allow'] === true && d.cver !== undefined) body['cver'] = d.cver;
-        const roles = same && body['allow'] === true ? (d.roles ?? []).filter((r) => r === 'trainer' || r === 'maintainer') : [];
-        if (roles.length) body['roles'] = roles;
+        if (same && body['allow'] === true) {
+          if (d.cver !== undefined) body['cver'] = d.cver;
+          const roles = (d.roles ?? []).filter((r) => r === 'trainer' || r === 'maintainer');
+          if (roles.length) body['roles'] = roles;
+          body['v'] = 2;
+        }
         return { dapp: 'access', type: 'decision', body };
       }
       case 'door.forced_open': return item('access', 'alarm', { resource, kind: 'forced_open', ...when });

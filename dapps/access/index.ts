@@ -39,6 +39,12 @@ export interface DecisionBody {
   cver?: string;
   /** The member's roles at the machine that the grant may have relied on (a maintainer runs it out of service). */
   roles?: string[];
+  /**
+   * 2: `known`, `cver` and `roles` cover every record the decision relied on, the door's lockdowns and
+   * the machine's tag-outs and certificate included. Absent on decisions logged before they did, which
+   * are checked against their badge and member only, as they always were (their derived state stays).
+   */
+  v?: number;
 }
 
 /** The node that may report for a resource: the one the door or machine names, else any enrolled node. */
@@ -64,6 +70,7 @@ function requireReporter(ctx: EventContext, state: StateReader, resource: string
 function reliedOn(state: StateReader, body: DecisionBody, member: string): Array<[History | undefined, string]> {
   const out: Array<[History | undefined, string]> = [[state.get<Member>(memberKey(member)), 'member suspended']];
   if (body.badge !== undefined) out.push([state.get<Badge>(badgeKey(body.badge)), 'badge revoked']);
+  if (body.v !== 2) return out;
   const [kind, id] = body.resource.split(':') as [string, string];
   if (kind === 'machine') {
     if (!(body.roles ?? []).includes('maintainer')) out.push([state.get<Machine>(machineKey(id)), 'machine out of service']);
@@ -86,7 +93,7 @@ export const accessDapp: Dapp = {
         resource: resourceSchema, allow: s.bool(), reason: s.str(64), rule: s.opt(s.str(200)),
         member: s.opt(idSchema), badge: s.opt(badgeSchema), ver: verSchema, mver: verSchema,
         // Badge, member, and two more records (door and site lockdowns, or tag-outs and certificate).
-        known: s.opt(s.list(s.hex(32), 4 * MAX_REVS)), cver: verSchema, roles: s.opt(s.list(s.oneOf(ROLES), ROLES.length)),
+        known: s.opt(s.list(s.hex(32), 4 * MAX_REVS)), cver: verSchema, roles: s.opt(s.list(s.oneOf(ROLES), ROLES.length)), v: s.opt(s.int(2, 2)),
       }),
       validate(ctx, body: DecisionBody, state) {
         requireReporter(ctx, state, body.resource, 'log an access decision');

@@ -6,8 +6,9 @@
 // - Certification at the machine: the machine's own node signs `certify` with the trainer's
 //   member id after both badges were presented there; the validator checks that the trainer holds
 //   the trainer role for this machine at the event's causal position and in the merged fold, and that
-//   the trainee is in good standing: not suspended, and, signed by a node, a live badge of theirs
-//   (`badge`) and a membership not ended. The node asks the same rules before it signs (certifyRefusal).
+//   the trainee is in good standing: not suspended, and, when a node names the card it read (`badge`),
+//   a live badge of theirs and a membership not ended. The node asks the same rules before it signs
+//   (certifyRefusal).
 // - Out of service (tag-out): an admin, or the machine's node on behalf of a maintainer.
 import type { Dapp, EventContext, StateReader } from '../../agent/ledger/dapp.ts';
 import { isLedgerError, reject } from '../../agent/ledger/errors.ts';
@@ -31,8 +32,6 @@ export interface Machine extends Versioned, History {
   cert_days: number | null;
   out: boolean;
   out_reason: string | null;
-  /** Who took it out: the maintainer's member id at the machine, else the admin's key name. Absent before the first tag-out. */
-  out_by?: string | null;
 }
 /** `revs`: the withdrawals so far; a grant must follow every one of them (guards.ts). */
 export interface Role extends Versioned, History { on: boolean }
@@ -91,13 +90,12 @@ export function certifyRefusal(ctx: EventContext, body: CertifyBody, state: Stat
   const member = state.get<Member>(memberKey(body.member));
   if (!member) return refusal('INVALID_BODY', 'unknown_badge', `member '${body.member}' does not exist`);
   if (member.suspended) return refusal('INVALID_BODY', 'member_suspended', `member '${body.member}' is suspended`);
-  if (ctx.authorKey?.kind === 'node') {
+  // A node names the card it read (certifications signed before nodes did keep the rules they had).
+  if (ctx.authorKey?.kind === 'node' && body.badge !== undefined) {
+    const b = state.get<Badge>(badgeKey(body.badge));
+    if (!b || b.member !== body.member) return refusal('INVALID_BODY', 'unknown_badge', `body.badge: badge ${body.badge.slice(0, 8)} is not a badge of member '${body.member}'`);
+    if (b.revoked) return refusal('INVALID_BODY', 'badge_revoked', `body.badge: badge ${body.badge.slice(0, 8)} was revoked by ${b.ver.slice(0, 12)}`);
     if (member.until !== null && ctx.hlc.ms > member.until) return refusal('INVALID_BODY', 'membership_expired', `member '${body.member}': membership ended ${new Date(member.until).toISOString()}`);
-    if (body.badge !== undefined) {
-      const b = state.get<Badge>(badgeKey(body.badge));
-      if (!b || b.member !== body.member) return refusal('INVALID_BODY', 'unknown_badge', `body.badge: badge ${body.badge.slice(0, 8)} is not a badge of member '${body.member}'`);
-      if (b.revoked) return refusal('INVALID_BODY', 'badge_revoked', `body.badge: badge ${body.badge.slice(0, 8)} was revoked by ${b.ver.slice(0, 12)}`);
-    }
   }
   const c = state.get<Cert>(certKey(body.machine, body.member));
   const what = `the certificate of '${body.member}' on '${body.machine}'`;
@@ -204,10 +202,9 @@ export const machineDapp: Dapp = {
       },
       // A tag-out always applies, also on top of a concurrent one: otherwise putting the machine
       // back after only the first would clear both.
-      apply(ctx, body: { machine: string; reason: string; by?: string }, state) {
+      apply(ctx, body: { machine: string; reason: string }, state) {
         const m = state.get<Machine>(machineKey(body.machine))!;
-        const by = body.by ?? ctx.authorKey?.name ?? null;
-        state.put(machineKey(body.machine), { ...m, out: true, out_reason: body.reason, out_by: by, revs: revokeHistory(ctx, m).revs, ...stamp(ctx) } satisfies Machine);
+        state.put(machineKey(body.machine), { ...m, out: true, out_reason: body.reason, revs: revokeHistory(ctx, m).revs, ...stamp(ctx) } satisfies Machine);
       },
     },
     in: {
@@ -221,7 +218,7 @@ export const machineDapp: Dapp = {
       },
       apply(ctx, body: { machine: string }, state) {
         const m = state.get<Machine>(machineKey(body.machine))!;
-        state.put(machineKey(body.machine), { ...m, out: false, out_reason: null, out_by: null, ...stamp(ctx) } satisfies Machine);
+        state.put(machineKey(body.machine), { ...m, out: false, out_reason: null, ...stamp(ctx) } satisfies Machine);
       },
     },
   },

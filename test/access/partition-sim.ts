@@ -249,6 +249,7 @@ function isRevocationOf(m: Meta, badge: string, member: string): boolean {
  */
 function withdraws(r: Meta, grant: Record<string, unknown>, member: string, groups: readonly string[]): boolean {
   if (isRevocationOf(r, String(grant['badge']), member)) return true;
+  if (grant['v'] !== 2) return false; // a decision that does not list what else it relied on
   const [kind, id] = String(grant['resource']).split(':') as [string, string];
   if (kind === 'machine') {
     if (r.dapp !== 'machine' || r.body['machine'] !== id) return false;
