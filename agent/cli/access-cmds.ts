@@ -171,7 +171,7 @@ async function importCmd(a: Args, out: Output): Promise<number> {
   // With a connected site (gdo site connect) the import is sent to the hub like every staff change.
   let push: DeskPush | null = null;
   try {
-    push = DeskPush.open(a, l);
+    push = await DeskPush.open(a, l);
     return await withPushOutput(a, push, () => {
       const tz = zoneOf(a, l).tz;
       const untilEnd = (d: string): number => {

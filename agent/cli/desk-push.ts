@@ -5,7 +5,8 @@
 // exits 0, and `gdo sync` (or the next staff command's push) delivers it. One progress line on stderr.
 import type { AppendedEvent } from '../ledger/event.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import { DeskLink, DeskLinkError } from '../sync/desk-link.ts';
+// Types only: agent/sync (mqtt) is loaded when a site is connected, so other commands start without it.
+import type { DeskLink, DeskLinkError } from '../sync/desk-link.ts';
 import { UsageError, type Args } from './args.ts';
 import { dataDir } from './ledger-cmds.ts';
 import { linkCa, readSiteLink, type SiteLink } from './site-link.ts';
@@ -40,9 +41,15 @@ export function pushWaitMs(a: Args): number {
 }
 
 /** A DeskLink for the data directory's recorded site. */
-export function deskLinkFor(dir: string, l: Ledger, link: SiteLink, autoSync = false): DeskLink {
+export async function deskLinkFor(dir: string, l: Ledger, link: SiteLink, autoSync = false): Promise<DeskLink> {
   const ca = linkCa(dir, link);
+  const { DeskLink } = await import('../sync/desk-link.ts');
   return new DeskLink({ ledger: l, url: link.broker, name: link.name, password: link.password, ...(ca && { ca }), autoSync });
+}
+
+/** A DeskLinkError, recognised without loading agent/sync for the class. */
+export function isLinkError(e: unknown): e is DeskLinkError {
+  return e instanceof Error && e.name === 'DeskLinkError' && typeof (e as { problem?: unknown }).problem === 'string';
 }
 
 const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -58,7 +65,7 @@ export class DeskPush {
   readonly #hook: (evs: AppendedEvent[]) => void;
   readonly #starting: Promise<unknown>;
 
-  private constructor(dir: string, l: Ledger, site: SiteLink, waitMs: number) {
+  private constructor(dir: string, l: Ledger, site: SiteLink, waitMs: number, link: DeskLink) {
     this.#dir = dir;
     this.#site = site;
     this.#waitMs = waitMs;
@@ -71,7 +78,7 @@ export class DeskPush {
       for (const e of evs) this.#raws.push(e.raw);
     };
     l.onAppend = this.#hook;
-    this.#link = deskLinkFor(dir, l, site);
+    this.#link = link;
     // Connecting overlaps the passphrase and the signing; failures are read in finish().
     this.#starting = waitMs > 0 ? this.#link.start().then(() => null, (e: unknown) => e) : Promise.resolve(null);
   }
@@ -80,12 +87,12 @@ export class DeskPush {
    * Starts connecting to the data directory's site, if it has one (null otherwise: nothing changes for a
    * desk that was never connected). Bad options and an unreadable link fail here, before any signing.
    */
-  static open(a: Args, l: Ledger): DeskPush | null {
+  static async open(a: Args, l: Ledger): Promise<DeskPush | null> {
     const waitMs = pushWaitMs(a);
     const dir = dataDir(a);
     const site = readSiteLink(dir);
     if (!site || !l.orgId) return null;
-    return new DeskPush(dir, l, site, waitMs);
+    return new DeskPush(dir, l, site, waitMs, await deskLinkFor(dir, l, site));
   }
 
   get events(): number { return this.#raws.length; }
@@ -116,7 +123,7 @@ export class DeskPush {
       if (r.confirmed && r.sent > 0) await this.#link.reconcileOthers(hub, deadline);
       return done({ state: r.confirmed ? 'delivered' : 'unconfirmed', hub, sent: r.sent, received: r.received, ...(r.error && { reason: r.error }) });
     } catch (e) {
-      if (!(e instanceof DeskLinkError)) throw e;
+      if (!isLinkError(e)) throw e;
       const offline = e.problem === 'unreachable' || e.problem === 'timeout';
       return done({ state: offline ? 'offline' : 'refused', reason: e.message });
     }

@@ -186,7 +186,7 @@ async function cmdApprove(a: Args, out: Output): Promise<number> {
     // Everything that can refuse the request is checked before the passphrase is asked for.
     checkRequest(l, dataDir(a), name, req);
     // With a connected site the approval is delivered: the hub lets the node in, and it enrols (issue 12).
-    push = DeskPush.open(a, l);
+    push = await DeskPush.open(a, l);
     const signer = await operatorSigner(a);
     const r = approveEnrolment({ ledger: l, dataDir: dataDir(a), name, request: req, signer });
     if (r.siteSecretCreated) process.stderr.write(`gdo: note: ${siteSecretPath(dataDir(a))} did not exist; made a new site secret (back it up: badge hashes depend on it)\n`);
@@ -216,7 +216,7 @@ async function cmdRevoke(a: Args, out: Output): Promise<number> {
     if (rec.kind !== 'node') throw new EnrolError('ENROL_CONFLICT', `key ${key.slice(0, 12)} is an admin key; gdo node revoke only revokes nodes`);
     if (rec.revoked) throw new EnrolError('ENROL_CONFLICT', `node '${rec.name}' (key ${key.slice(0, 12)}) is already revoked`);
     // With a connected site the revocation is delivered: the hub's broker shuts the node out at once.
-    push = DeskPush.open(a, l);
+    push = await DeskPush.open(a, l);
     const signer = await operatorSigner(a);
     const { event, result } = l.append(signer, 'org', 'key.revoke', reason === undefined ? { key } : { key, reason });
     if (result.status !== 'accepted') throw new EnrolError('ENROL_CONFLICT', `the ledger refused org/key.revoke: ${result.code ?? result.status} ${result.message ?? ''}`.trim());

@@ -13,12 +13,12 @@ import type { Member } from '../../dapps/member/index.ts';
 import { siteSecretPath } from '../enrol/site-secret.ts';
 import type { KeyRecord } from '../ledger/dapp.ts';
 import { derivePassword } from '../sync/broker-auth.ts';
-import { DeskLink, DeskLinkError } from '../sync/desk-link.ts';
 import { checkNodeName } from '../sync/topics.ts';
 import { onlyFlags, str, UsageError, type Args } from './args.ts';
 import { readSecret } from './broker-cmds.ts';
 import { dataDir, ledgerState, openLedger } from './ledger-cmds.ts';
 import { secretFile } from './node-cmds.ts';
+import { isLinkError } from './desk-push.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
 import { checkCaPem, linkPath, readSiteLink, removeSiteLink, writeSiteLink } from './site-link.ts';
@@ -100,6 +100,8 @@ async function cmdConnect(a: Args, out: Output): Promise<number> {
     }
     let peers: string[] = [];
     if (a.flags.get('offline') !== true) {
+      // agent/sync (mqtt) is loaded here only, so the other staff commands start without it.
+      const { DeskLink, DeskLinkError } = await import('../sync/desk-link.ts');
       const probe = new DeskLink({ ledger: l, url, name, password, ...(ca && { ca }) });
       try {
         await probe.connect(timeout * 1000);
@@ -115,7 +117,7 @@ async function cmdConnect(a: Args, out: Output): Promise<number> {
         await new Promise((r) => setTimeout(r, 100));
         peers = probe.onlinePeers();
       } catch (e) {
-        if (e instanceof DeskLinkError) {
+        if (isLinkError(e)) {
           process.stderr.write(`gdo: ${e.message}; nothing recorded${e.problem === 'unreachable' || e.problem === 'timeout' ? ' (--offline records it without trying)' : ''}\n`);
           return 1;
         }

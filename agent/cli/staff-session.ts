@@ -41,7 +41,7 @@ export async function withStaff<T>(a: Args, fn: (staff: Staff, l: Ledger) => T):
   const l = openLedger(a);
   let push: DeskPush | null = null;
   try {
-    push = DeskPush.open(a, l);
+    push = await DeskPush.open(a, l);
     const keyPath = str(a, 'key', join(dataDir(a), 'operator.key'));
     const signer = new Signer(await unlockKeyFile(keyPath, a.flags, 'operator key'));
     return await withPushOutput(a, push, () => fn(new Staff(l, signer), l));

@@ -2,9 +2,9 @@
 // connect) and says what went each way. With --watch the desk stays a live peer, as a node is,
 // until Ctrl-C: what the hub and the nodes publish arrives as they publish it.
 import type { Ledger } from '../ledger/ledger.ts';
-import { DeskLinkError, type DeskLink } from '../sync/desk-link.ts';
+import type { DeskLink } from '../sync/desk-link.ts';
 import { onlyFlags, UsageError, type Args } from './args.ts';
-import { deskLinkFor } from './desk-push.ts';
+import { deskLinkFor, isLinkError } from './desk-push.ts';
 import { dataDir, ledgerState, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
@@ -64,13 +64,13 @@ async function cmdSync(a: Args, out: Output): Promise<number> {
   if (!site) throw new UsageError(`${dir} is not connected to a site: gdo site connect --broker URL --name NAME first`);
   const l = openLedger(a);
   const watch = a.flags.get('watch') === true;
-  const link = deskLinkFor(dir, l, site, watch);
+  const link = await deskLinkFor(dir, l, site, watch);
   try {
     let r: SyncReport;
     try {
       r = await reconcileOnce(link, l, site, ms);
     } catch (e) {
-      if (!(e instanceof DeskLinkError)) throw e;
+      if (!isLinkError(e)) throw e;
       process.stderr.write(`gdo: ${e.message}\n`);
       return 1;
     }

@@ -14,6 +14,8 @@ export const ROOT = new URL('../..', import.meta.url).pathname;
 export const PASSPHRASE = 'correct horse battery';
 /** Alice's card, 7 bytes as the reader prints it. */
 export const ALICE_UID = '04:a3:12:61:ee:02:80';
+/** Alice's second card (the benchmark alternates the two). */
+export const ALICE_UID_2 = '04:a3:12:61:ee:02:81';
 export const OPERATOR = 'office';
 
 export interface Run { code: number; stdout: string; stderr: string; ms: number }
@@ -73,8 +75,14 @@ export interface DeskSite {
   door: AgentProcess;
   /** `gdo ARGS --data DESK`. */
   cli(args: string[], o?: { env?: NodeJS.ProcessEnv; input?: string }): Promise<Run>;
-  /** Presents a card at the front door and returns the door's decision (then takes the card away). */
-  badge(uid: string): Promise<Decision>;
+  /**
+   * Presents a card at the front door and returns the door's decision, then takes the card away (the
+   * reader needs a few empty polls to see it gone). With `leave`, the card stays: the next one presented
+   * replaces it, which the reader reports at once (the benchmark alternates two cards).
+   */
+  badge(uid: string, o?: { leave?: boolean }): Promise<Decision>;
+  /** Cards presented again because the reader missed them. */
+  retaps: number;
   stopHub(): Promise<void>;
   startHub(): Promise<void>;
   dispose(): Promise<void>;
@@ -140,19 +148,32 @@ export async function buildSite(o: { tls?: boolean; entry?: Entry } = {}): Promi
     await waitFor(async () => ((await door.get('/status')).json() as { enrolment: { enrolled: boolean } }).enrolment.enrolled, 'the door enrolled', 30_000);
 
     const site: DeskSite = {
-      root: t.dir, desk, url, tls, get hub() { return hub; }, door, cli,
-      async badge(uid) {
-        const from = door.logs.length;
-        const res = await fetch(`${await door.url()}/sim/readers/main/card`, { method: 'POST', body: JSON.stringify({ uid: uid.replace(/:/g, '') }) });
-        if (res.status !== 200) throw new Error(`presenting the card: ${res.status} ${await res.text()}`);
-        try {
-          await waitFor(() => door.logs.slice(from).some((l) => typeof l['decision'] === 'object'), 'a decision at the door', 10_000);
-        } finally {
-          await fetch(`${await door.url()}/sim/readers/main/card`, { method: 'DELETE' });
+      root: t.dir, desk, url, tls, get hub() { return hub; }, door, cli, retaps: 0,
+      async badge(uid, bo = {}) {
+        // Now and then (seen on a heavily loaded machine) a presentation brings no decision within 3 s;
+        // like a person, tap again, and count it (the benchmark reports retaps).
+        for (let attempt = 1; ; attempt++) {
+          const from = door.logs.length;
+          const res = await fetch(`${await door.url()}/sim/readers/main/card`, { method: 'POST', body: JSON.stringify({ uid: uid.replace(/:/g, '') }) });
+          if (res.status !== 200) throw new Error(`presenting the card: ${res.status} ${await res.text()}`);
+          try {
+            await waitFor(() => door.logs.slice(from).some((l) => typeof l['decision'] === 'object'), 'a decision at the door', 3000);
+          } catch (e) {
+            if (attempt >= 3) throw e;
+            site.retaps++;
+            await fetch(`${await door.url()}/sim/readers/main/card`, { method: 'DELETE' });
+            await sleep(300);
+            continue;
+          }
+          if (!bo.leave) {
+            await fetch(`${await door.url()}/sim/readers/main/card`, { method: 'DELETE' });
+            // The reader reports a card gone after a few empty polls (poll_ms 50); only then is the same card new again.
+            await sleep(200);
+          }
+          const l = door.logs.slice(from).find((x) => typeof x['decision'] === 'object')!;
+          const d = l['decision'] as { allow: boolean; reason: string; resource: string };
+          return { allow: d.allow, reason: d.reason, resource: d.resource, at: Date.parse(String(l['time'])) };
         }
-        const l = door.logs.slice(from).find((x) => typeof x['decision'] === 'object')!;
-        const d = l['decision'] as { allow: boolean; reason: string; resource: string };
-        return { allow: d.allow, reason: d.reason, resource: d.resource, at: Date.parse(String(l['time'])) };
       },
       async stopHub() { await hub.stop(); },
       async startHub() {
