@@ -3,7 +3,7 @@
 // terminal that shows nothing of what is typed (passphrase-prompt.ts); a new key's passphrase is asked
 // twice, a wrong one for an existing key may be typed three times. It is never logged or echoed.
 //
-// GDO_PASSPHRASE is read too, for tests and the simulated site only, and deliberately not documented for
+// GDO_PASSPHRASE is read too, for the tests only, and deliberately not documented for
 // people: a variable is inherited by every child process, readable in /proc/PID/environ by the same user,
 // and `export GDO_PASSPHRASE=...` typed at a prompt stays in the shell history.
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';

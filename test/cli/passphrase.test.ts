@@ -140,6 +140,15 @@ describe('passphrases at the terminal', () => {
     assert.equal(gdo(['member', 'show', 'carol', '--data', data]).code, 1, 'carol was not added');
   });
 
+  it('after a card UID read from the terminal (--uid -), the passphrase is still asked hidden', () => {
+    const r = atTerminal(['badge', 'assign', '--member', 'bob', '--uid', '-', '--data', data], [
+      { expect: 'present the card to the desk reader \\(or type its UID\\), then Enter: ' }, type('04:a2:19:c3:55:66:77'),
+      ASK, type(PASS), { expect: 'bob' },
+    ]);
+    assert.equal(r.code, 0, r.out);
+    neverShown(r.out, [PASS]);
+  });
+
   it('Backspace edits what is typed, and arrow keys are no part of it', () => {
     const r = atTerminal(['member', 'add', 'dan', '--name', 'Dan', '--data', data], [
       ASK, { send: `${PASS}xy\u007f\u007f\u001b[D\r` },
