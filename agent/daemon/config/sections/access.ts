@@ -7,7 +7,7 @@ const DEGRADED = ['deny_all', 'staff_only', 'allow_known'] as const;
 const DEGRADED_TEXT = 'deny_all: deny everyone (exit buttons keep working). staff_only: only members of staff_groups. allow_known: decide as usual.';
 
 export const accessSchema: Node = c.obj('Access decisions when the node cannot trust its own view.', {
-  max_offline_ms: c.int('Longest time without contact with any peer before offline_policy applies; null = never.',
+  max_offline_ms: c.int('Longest time without contact with any peer before offline_policy applies, counted across restarts from the last contact kept in STATE_DIR/offline-clock.json (or from the first start); null = never (a node without sync.broker).',
     0, 31_536_000_000, 604_800_000, { nullable: true }),
   offline_policy: c.oneOf(`After max_offline_ms without a peer. ${DEGRADED_TEXT}`, DEGRADED, 'staff_only'),
   clock_tolerance_ms: c.int('A clock more than this far behind the newest time the ledger has seen is wrong (a Pi has no real-time clock, LEDGER.md lesson 5).',
