@@ -76,7 +76,7 @@ describe('exit codes of every command', () => {
     { name: 'ledger refusal: CSV import of a case twin', argv: ['access', 'import', csv, ...d], exit: 3, code: 'INVALID_BODY' },
     { name: 'CSV file malformed', argv: ['access', 'import', join(t.dir, 'site', 'operator.key'), ...d], exit: 2, code: 'usage' },
     { name: 'key file: wrong passphrase', argv: ['member', 'suspend', 'alice', ...d], exit: 3, code: 'key_file', env: { GDO_PASSPHRASE: 'not the passphrase' } },
-    { name: 'enrolment refusal: no such request file', argv: ['node', 'approve', '--request', join(t.dir, 'none.request'), ...d], exit: 3, code: 'ENROL_BAD_REQUEST' },
+    { name: 'enrolment refusal: no such request file', argv: ['node', 'approve', 'front-door', '--request', join(t.dir, 'none.request'), ...d], exit: 3, code: 'ENROL_BAD_REQUEST' },
     { name: 'key file: none', argv: ['door', 'lift', '--site', '--key', join(t.dir, 'missing.key'), ...d], exit: 3, code: 'key_file' },
   ];
 
