@@ -16,7 +16,7 @@ import type { Ledger } from '../agent/ledger/ledger.ts';
 import { encodeBootstrap, validateBootstrap, type Bootstrap } from '../agent/enrol/bootstrap.ts';
 import { writeFileDurable } from '../agent/enrol/durable.ts';
 import { agentConfigFor, readAgentConfig } from '../agent/enrol/firstboot.ts';
-import { checkAgentConfig, checkNodeConfig } from '../agent/enrol/node-config.ts';
+import { checkAgentConfig, checkNodeConfig, idleRoles } from '../agent/enrol/node-config.ts';
 import { EnrolError } from '../agent/enrol/errors.ts';
 import { issueServerCert, readSiteCa } from '../agent/enrol/site-ca.ts';
 import type { NodeRole } from '../agent/enrol/fields.ts';
@@ -166,12 +166,13 @@ const NODE_AGENT_CONFIG = 'etc/gdo/agent.json';
  * The agent.json first boot will write, checked with the agent's schema before anything is written: the
  * image's defaults (or, with --target, the agent.json already there) merged with the bootstrap.
  */
-function checkFirstbootConfig(input: ProvisionInput, boot: Bootstrap): void {
+function checkFirstbootConfig(input: ProvisionInput, boot: Bootstrap): string[] {
   const existing = input.target === undefined ? undefined : join(resolve(input.target), NODE_AGENT_CONFIG);
   const base = existing !== undefined && existsSync(existing) ? readAgentConfig(existing) : { ...DEFAULT_AGENT_CONFIG };
   const cfg = agentConfigFor(base, boot, { stateDir: NODE_STATE_DIR, siteFile: SITE_FILE });
   const from = existing !== undefined && existsSync(existing) ? existing : 'the image\'s defaults';
-  checkAgentConfig(cfg, `${input.configFile ?? 'the node config'} merged with ${from} (what first boot writes to /${NODE_AGENT_CONFIG})`);
+  const parsed = checkAgentConfig(cfg, `${input.configFile ?? 'the bootstrap'} merged with ${from} (what first boot writes to /${NODE_AGENT_CONFIG})`);
+  return idleRoles(parsed, boot.node.roles).map((n) => `'${input.name}' ${n}`);
 }
 
 export async function provisionNode(input: ProvisionInput): Promise<ProvisionResult> {
@@ -199,7 +200,7 @@ export async function provisionNode(input: ProvisionInput): Promise<ProvisionRes
     if (!existsSync(join(target, 'opt/gdo/bin/gdo'))) notes.push(`gdo is not installed under ${target} yet: run provisioning/install.sh on the Pi (see provisioning/README.md)`);
   }
 
-  checkFirstbootConfig(input, boot);
+  notes.push(...checkFirstbootConfig(input, boot));
 
   const previous = readProvisioned(input.dataDir, input.name);
   if (previous?.approved) notes.push(`'${input.name}' was enrolled with key ${previous.approved.key.slice(0, 12)}; revoke that key (gdo node revoke ${input.name}) before approving the new device`);

@@ -108,9 +108,10 @@ TLS: every node gets the site CA (DATA/ca.crt, made by gdo init) and verifies it
 for HOSTNAME.local and HOSTNAME; --broker-name adds names and IP addresses (--broker-name hub.space.org,10.0.0.2)
 the nodes may use in their --broker URL. An older DATA without a CA: gdo broker tls --make-ca.
 --config node.json: the node's readers, doors, machines, gpio, ledger, access, http and log sections of
-agent.json (and a hub's sync.broker_operators, sync.embedded_listen; examples in provisioning/examples/).
-First boot writes them into /etc/gdo/agent.json. Checked against the agent's schema, merged as first boot
-will merge them: an error names the key path and nothing is written. Identity, state and broker keys come
-from the flags above, never from the file.`,
+agent.json, sync.allow_plain, and a hub's sync.broker_operators, sync.embedded_listen, sync.mosquitto_dir
+(examples in provisioning/examples/, wired as docs/wiring.md). First boot writes them into
+/etc/gdo/agent.json. Checked against the agent's schema, merged as first boot will merge them: an error
+names the key path and nothing is written. Identity, state, broker and TLS keys come from the flags above,
+never from the file. A door or machine role whose agent.json would drive nothing gets a note.`,
   run: (_sub, a, out) => withTypedErrors(() => cmdProvision(a, out)),
 }];

@@ -3,7 +3,7 @@
 // Everything that says who the node is, where its state lives and how it reaches the broker belongs to
 // provisioning's flags and to first boot, so a config file copied from one node to the next cannot carry
 // another node's identity or credentials (provisioning/README.md, "--config: the node's hardware").
-import { ConfigError, parseConfig } from '../daemon/config/index.ts';
+import { ConfigError, parseConfig, type AgentConfig } from '../daemon/config/index.ts';
 import { EnrolError, type EnrolErrorCode } from './errors.ts';
 import type { NodeRole } from './fields.ts';
 
@@ -102,11 +102,19 @@ export function checkNodeConfig(value: unknown, ctx: NodeConfigContext): Record<
 }
 
 /** The agent config first boot will write, checked by the agent's schema; `where` names it in errors. */
-export function checkAgentConfig(cfg: Record<string, unknown>, where: string): void {
+export function checkAgentConfig(cfg: Record<string, unknown>, where: string): AgentConfig {
   try {
-    parseConfig(cfg);
+    return parseConfig(cfg);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new EnrolError('ENROL_PROVISION', `${where}: ${err.message}`, { cause: err });
   }
+}
+
+/** A role the node is enrolled for but drives nothing of: most likely a forgotten --config. */
+export function idleRoles(cfg: AgentConfig, roles: readonly NodeRole[]): string[] {
+  const notes: string[] = [];
+  if (roles.includes('door') && cfg.doors.length === 0) notes.push('has the door role but drives no door: give its wiring with --config (provisioning/examples/front-door.json)');
+  if (roles.includes('machine') && cfg.machines.length === 0) notes.push('has the machine role but locks out no machine: give its wiring with --config (provisioning/examples/laser.json)');
+  return notes;
 }

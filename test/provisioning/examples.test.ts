@@ -84,6 +84,18 @@ describe('provisioning/examples: provisioned, first-booted, checked', () => {
     });
   }
 
+  it('notes a door or machine role that would drive nothing (a forgotten --config), and none with the example', () => {
+    const bare = gdoCli(['provision', '--target', piRoot(join(t.dir, 'bare')), '--node', 'side-door', '--role', 'door,machine', '--broker', 'mqtts://hub.local:8883',
+      '--broker-secret-file', secret, '--data', data]);
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.match(bare.stderr, /note: 'side-door' has the door role but drives no door: give its wiring with --config \(provisioning\/examples\/front-door\.json\)/);
+    assert.match(bare.stderr, /note: 'side-door' has the machine role but locks out no machine/);
+    const wired = gdoCli(['provision', '--target', piRoot(join(t.dir, 'wired')), '--node', 'rear-door', '--role', 'door', '--broker', 'mqtts://hub.local:8883',
+      '--broker-secret-file', secret, '--config', example('front-door.json'), '--data', data]);
+    assert.equal(wired.code, 0, wired.stderr);
+    assert.doesNotMatch(wired.stderr, /drives no door/);
+  });
+
   describe('a bad node config is refused, naming the key path, and nothing is written', () => {
     const front = JSON.parse(readFileSync(example('front-door.json'), 'utf8')) as { doors: Array<{ pins: Record<string, unknown> }> };
     const variant = (name: string, change: (c: typeof front) => unknown): string => {
