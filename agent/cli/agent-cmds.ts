@@ -83,6 +83,7 @@ interface StatusBody {
   machines?: { id: string; relay: boolean; out_of_service: boolean; faults: string[]; session?: { member_id?: string } }[];
   ledger?: { events: number; heads: number; pending: number } | null;
   sync?: { broker: string; state: string; peers: { name: string; lag_events?: number }[] } | null;
+  offline?: { since: string | null; kind: string; source: string; max_offline_ms: number | null; policy: string };
   decisions?: { at: string; resource: string; allow: boolean; reason: string; member_id?: string }[];
 }
 
@@ -119,6 +120,15 @@ async function cmdStatus(a: Args, out: Output): Promise<number> {
   return body.healthy ? 0 : 1;
 }
 
+/** The offline clock (agent/daemon/offline-clock.ts) in words: since when, and what happens when. */
+function offlineText(o: NonNullable<StatusBody['offline']>): string {
+  const since = o.kind === 'unknown' || o.since === null ? 'last contact unknown'
+    : o.kind === 'peer' ? `last contact with a peer ${o.since}${o.source === 'saved' ? ' (before the last restart)' : ''}`
+      : `no contact yet, counting since the first start ${o.since}`;
+  const limit = o.max_offline_ms === null ? 'no limit' : `${o.policy} after ${Math.round(o.max_offline_ms / 1000)} s without one`;
+  return `${since}; ${limit}`;
+}
+
 function statusText(s: StatusBody): string {
   const lines: string[] = [];
   const n = s.node ?? {};
@@ -138,6 +148,7 @@ function statusText(s: StatusBody): string {
   }
   if (s.ledger) lines.push(`ledger     ${s.ledger.events} events, ${s.ledger.heads} head(s), ${s.ledger.pending} pending`);
   lines.push(`sync       ${s.sync ? `${s.sync.state} via ${s.sync.broker}; peers: ${s.sync.peers.map((p) => `${p.name}${p.lag_events !== undefined ? ` (lag ${p.lag_events})` : ''}`).join(', ') || 'none'}` : 'off'}`);
+  if (s.offline) lines.push(`offline    ${offlineText(s.offline)}`);
   if ((s.problems ?? []).length) lines.push(`problems   ${s.problems!.join('; ')}`);
   const d = s.decisions ?? [];
   if (d.length) {

@@ -13,7 +13,7 @@ import { OFFLINE_CLOCK_FILE } from '../../agent/daemon/offline-clock.ts';
 import { SyncNode } from '../../agent/sync/sync-node.ts';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.ts';
 import { enrolledDoorNode } from './fixtures/site.ts';
-import { doorConfig, simReader, spawnAgent, tempDir, UID, uidForms, waitFor, writeJson, type AgentProcess, type SimReader } from './helpers.ts';
+import { doorConfig, gdo, simReader, spawnAgent, tempDir, UID, uidForms, waitFor, writeJson, type AgentProcess, type SimReader } from './helpers.ts';
 
 const MAX_OFFLINE_MS = 30_000;
 /** The restart comes this long after the last contact: the window in which a count from the restart would still grant. */
@@ -94,6 +94,9 @@ it('a door rebooted while cut off counts max_offline_ms from its real last conta
     const late = await badge(second, 2);
     assert.ok(late.at < restartedAt + MAX_OFFLINE_MS - 2000, 'counted from the restart, max_offline_ms would not be up yet');
     assert.deepEqual([late.allow, late.reason], [false, 'offline_too_long'], 'max_offline_ms after the last contact, across the reboot: the offline policy');
+    const said = gdo(['status', '--url', await second.url()]);
+    const iso = new Date(lastContact).toISOString().replace(/[.]/g, '\\.');
+    assert.match(said.stdout, new RegExp(`^offline +last contact with a peer ${iso} \\(before the last restart\\); deny_all after 30 s without one$`, 'm'), said.stdout + said.stderr);
     const status = (await second.get('/status')).text;
     for (const form of uidForms(UID)) assert.equal(status.includes(form) || second.stdout().includes(form), false, `badge id leaked as ${form}`);
     assert.equal((await second.stop('SIGTERM')).code, 0);
