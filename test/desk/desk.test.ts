@@ -3,11 +3,11 @@
 // typed as the README types it. The site is brought up by `gdo site connect` and `gdo node approve NAME`
 // without --broker (test/desk/site.ts), so every approval below reached the nodes through the desk's push.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ALICE_UID, buildSite, freePort, ok, OPERATOR, waitFor, type DeskSite, type Run } from './site.ts';
+import { ALICE_UID, buildSite, freePort, ok, OPERATOR, ROOT, waitFor, type DeskSite, type Run } from './site.ts';
 
 interface Push { state: string; site: string; events: number; hub?: string; sent: number; received: number; ms: number; reason?: string }
 
@@ -157,6 +157,33 @@ describe('the staff desk as a peer of the site', () => {
     const notPem = await site.cli(['site', 'connect', '--broker', site.url, '--name', OPERATOR, '--ca', wrongPass]);
     assert.equal(notPem.code, 2);
     assert.match(notPem.stderr, /--ca .*wrong\.pass holds no PEM certificate/);
+  });
+
+  it('gdo sync --watch stays a live peer: what the door records arrives as it happens; Ctrl-C stops it in order', async () => {
+    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/cli/main.ts'), 'sync', '--watch', '--json', '--data', site.desk], {
+      cwd: ROOT, env: { ...process.env, TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    p.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => /watching the site/.test(err), 'the watch to start', 60_000);
+      const first = JSON.parse(out.split('\n')[0]!) as { confirmed: boolean; peer: string };
+      assert.deepEqual([first.confirmed, first.peer], [true, 'hub']);
+      const hubSees = async (): Promise<boolean | undefined> => ((await site.hub.get('/status')).json() as { sync: { peers: Array<{ name: string; connected?: boolean }> } })
+        .sync.peers.find((x) => x.name === OPERATOR)?.connected;
+      assert.equal(await hubSees(), true, 'the hub sees the desk online');
+      await site.badge(ALICE_UID);
+      await waitFor(() => out.split('\n').slice(1).some((l) => l !== '' && (JSON.parse(l) as { received: number }).received > 0), 'the door\'s decision to arrive at the desk', 15_000);
+      p.kill('SIGINT');
+      assert.equal(await exited, 0, err);
+      assert.match(err, /^gdo: stopping$/m);
+      await waitFor(async () => (await hubSees()) === false, 'the hub to see the desk go', 10_000);
+    } finally {
+      p.kill('SIGKILL');
+    }
   });
 
   it('site disconnect forgets the link; staff commands then sign locally only', async () => {
