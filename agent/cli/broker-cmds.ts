@@ -1,7 +1,7 @@
 // `gdo broker secret | passwd | acl | password | tls | mosquitto-config`: Mosquitto's password and ACL files
 // made from the ledger's node list (docs/sync-protocol.md 6), the per-node MQTT password that provisioning
 // writes into a device's bootstrap, broker certificates from the site CA, and a complete Mosquitto
-// configuration with a TLS listener (docs/sync-protocol.md, "TLS").
+// configuration with a TLS listener (docs/sync-protocol.md 6.6).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';

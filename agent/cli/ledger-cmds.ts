@@ -41,7 +41,7 @@ export async function cmdInit(a: Args, out: Output): Promise<number> {
   const pair = generateKeyPair();
   writeKeyFile(keyPath, pair, pass);
   ensureSiteSecret(dir); // badge UIDs are hashed with it (agent/access/badge-hash.ts): 32 random bytes, 0600, never replaced
-  // The site's TLS and broker accounts (docs/sync-protocol.md, "TLS" and 6): the CA issues the hub's broker
+  // The site's TLS and broker accounts (docs/sync-protocol.md 6, 6.6): the CA issues the hub's broker
   // certificate at provisioning; every MQTT password derives from the broker secret. Neither is ever replaced.
   createSiteCa(dir, name);
   const brokerSecret = join(dir, 'broker.secret');

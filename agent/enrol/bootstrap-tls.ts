@@ -1,4 +1,4 @@
-// The bootstrap's `tls` field (docs/sync-protocol.md, "TLS"): the site CA certificate every node verifies its
+// The bootstrap's `tls` field (docs/sync-protocol.md 6.6): the site CA certificate every node verifies its
 // broker against, and for a hub running the embedded broker its server certificate and key, issued by that CA
 // for the hub's names. Checked here, before first boot writes ca.crt, broker.crt and broker.key: the CA is a
 // CA, the certificate chains to it, and the key is the certificate's. Errors never show the key.

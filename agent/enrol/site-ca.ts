@@ -1,7 +1,7 @@
 // The site CA: an ECDSA P-256 key and a self-signed X.509 v3 CA certificate in the admin's data directory
 // (DIR/ca.crt 0644, DIR/ca.key 0600 PKCS#8 PEM), made by `gdo init` (or `gdo broker tls --make-ca` for an older
 // directory). It issues the brokers' TLS server certificates; nodes get ca.crt through provisioning and verify
-// the hub's name against it (docs/sync-protocol.md, "TLS"). node:crypto only; the certificates are encoded
+// the hub's name against it (docs/sync-protocol.md 6.6). node:crypto only; the certificates are encoded
 // by x509.ts.
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { closeSync, constants, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync, fchmodSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // The broker a single-site install can run inside its agent (`broker: embedded`), on aedes.
 // With an access model it enforces what Mosquitto enforces from the generated files: users
 // and passwords ($7$ hashes), and per-user read/write topic rules (docs/sync-protocol.md 6).
-// With a certificate it speaks MQTT over TLS (docs/sync-protocol.md, "TLS"): a hub's listener faces the
+// With a certificate it speaks MQTT over TLS (docs/sync-protocol.md 6.6): a hub's listener faces the
 // site's network; plain TCP is for loopback tests and sites that say so (sync.allow_plain).
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';

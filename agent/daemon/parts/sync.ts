@@ -121,7 +121,7 @@ export function clientTls(sync: { broker: string; ca_file: string }, url: string
  * with TLS unless sync.tls_cert_file is "". Local clients (this node's own sync and enrolment) connect over
  * loopback with the same TLS the nodes use, checking the name in the broker's certificate against
  * sync.ca_file: one listener and one code path, so a certificate nodes would refuse fails on the hub first
- * (docs/sync-protocol.md, "TLS").
+ * (docs/sync-protocol.md 6.6).
  */
 export const embeddedBroker: BrokerFactory = (ctx) => {
   let hub: import('./hub-broker.ts').HubBroker | undefined;

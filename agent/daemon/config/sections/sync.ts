@@ -1,5 +1,5 @@
 // Peer sync over MQTT (agent/sync). A hub runs the embedded broker; other nodes name a broker URL.
-// Every hop that crosses a network is TLS unless sync.allow_plain says otherwise (docs/sync-protocol.md, "TLS").
+// Every hop that crosses a network is TLS unless sync.allow_plain says otherwise (docs/sync-protocol.md 6.6).
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.ts';
 import { c, type Node } from '../schema.ts';
