@@ -35,35 +35,29 @@ const until = s.int(0, 2 ** 48);
  */
 export const CASE_UNIQUE_FROM_MS = Date.UTC(2026, 11, 8);
 
-/** How many leading letters the case-insensitive lookup expands into both cases (2^4 = 16 range scans at most). */
-const CASE_PREFIX_LETTERS = 4;
+/** `member/ci/<id in lower case>` → the member's id: written by adds dated from CASE_UNIQUE_FROM_MS on. */
+export const caseKey = (id: string): string => `member/ci/${id.toLowerCase()}`;
+/**
+ * The event that indexed the members added before the rule: the first add dated after it, in fold
+ * order. Every event dated before the rule precedes it in the fold (its hlc is smaller, and an
+ * event's ancestors are older than it: ledger-format.md, "Fold order"), so the index it builds is
+ * complete, and the same on every replica.
+ */
+const CASE_INDEX_BUILT = 'member/ci-built';
 
 /**
- * The ids of existing members equal to `id` but for the case of its ASCII letters (itself
- * included when it exists). Derived state keeps no case-folded index (one would change the state,
- * and so the state hash, of every existing ledger): instead the ids whose first letters match in
- * either case are scanned, a few keys each, and compared whole.
+ * The ids of existing members equal to `id` but for the case of its ASCII letters (itself included
+ * when it exists): one lookup in the case index, or before it is built a pass over the members.
  */
-export function sameMemberId(state: Pick<StateReader, 'scan'>, id: string): string[] {
+export function sameMemberId(state: Pick<StateReader, 'get' | 'scan'>, id: string): string[] {
+  if (state.get(CASE_INDEX_BUILT) !== undefined) {
+    const hit = state.get<string>(caseKey(id));
+    if (hit === undefined) return [];
+    // Ids that were twins before the rule share one index entry (the first in key order): the rest by their own key.
+    return [...new Set([hit, ...(state.get(memberKey(id)) !== undefined ? [id] : [])])].sort();
+  }
   const folded = id.toLowerCase();
-  let letters = 0;
-  let cut = id.length;
-  for (let i = 0; i < id.length; i++) {
-    if (/[A-Za-z]/.test(id[i]!) && ++letters > CASE_PREFIX_LETTERS) { cut = i; break; }
-  }
-  let prefixes = [''];
-  for (const ch of id.slice(0, cut)) {
-    const cases = ch.toLowerCase() === ch.toUpperCase() ? [ch] : [ch.toUpperCase(), ch.toLowerCase()];
-    prefixes = prefixes.flatMap((p) => cases.map((c) => p + c));
-  }
-  const hits: string[] = [];
-  for (const p of prefixes) {
-    for (const [k] of state.scan(memberKey(p))) {
-      const other = k.slice(memberKey('').length);
-      if (other.toLowerCase() === folded) hits.push(other);
-    }
-  }
-  return hits.sort();
+  return state.scan<Member>('member/m/').map(([, m]) => m.id).filter((other) => other.toLowerCase() === folded).sort();
 }
 
 interface AddBody { id: string; name: string; email?: string; groups?: string[]; until?: number }
@@ -83,6 +77,13 @@ export const memberDapp: Dapp = {
         }
       },
       apply(ctx, body: AddBody, state) {
+        if (ctx.hlc.ms >= CASE_UNIQUE_FROM_MS) {
+          if (!state.has(CASE_INDEX_BUILT)) {
+            for (const [, m] of state.scan<Member>('member/m/')) if (!state.has(caseKey(m.id))) state.put(caseKey(m.id), m.id);
+            state.put(CASE_INDEX_BUILT, ctx.id);
+          }
+          state.put(caseKey(body.id), body.id);
+        }
         state.put(memberKey(body.id), {
           id: body.id, name: body.name, email: body.email ?? null, groups: [...new Set(body.groups ?? [])].sort(),
           until: body.until ?? null, suspended: false, reason: null, revs: [], ...stamp(ctx),
