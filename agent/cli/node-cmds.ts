@@ -275,6 +275,7 @@ export const nodeCommands: Command[] = [{
   requests [--dir DIR | --broker URL]
                                   check enrolment requests: the *.json files in DIR (default DATA/requests, e.g.
                                   a USB stick with nodes' gdo/enrol-request.json), or those retained on the broker
+                                  (default with a connected site: the site's)
   approve NAME [--request FILE | --broker URL]
                                   verify the request (signature, org, the token provisioned for NAME) and sign
                                   org/node.add with the provisioned roles and the site secret sealed to the node;

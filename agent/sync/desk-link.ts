@@ -123,8 +123,10 @@ export class DeskLink {
       logger: watchingLogger(o.logger, (err, code) => {
         this.#lastError = code !== undefined ? String(code) : err;
         const f = classify(err, code, o.url, o.name);
-        // A refusal of the account or the certificate is final; a network failure may heal while we wait.
-        if (f && f.problem !== 'unreachable') this.#failure = f;
+        // A refusal of the account or the certificate is final, and so is a name or network that does not
+        // resolve or route (the laptop is not on the site's network: no point waiting); a refused
+        // connection may be a hub restarting, so it is retried until the caller's deadline.
+        if (f && (f.problem !== 'unreachable' || !/ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(f.message))) this.#failure = f;
         else if (f && !this.#failure) this.#lastError = f.message;
       }, () => { this.#drops++; }),
     });
