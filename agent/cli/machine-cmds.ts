@@ -172,7 +172,8 @@ export const machineCommands: Command[] = [
     help: `usage: gdo machine <subcommand> ...
   add ID --name NAME [--node NODE] [--no-cert] [--cert-days N]
                        a machine; by default running it needs a certificate (--no-cert: it does not),
-                       valid N days from certification (default: no expiry)
+                       valid N days from certification (default: no expiry). A --node that no
+                       enrolled or provisioned node has is a warning, not a refusal
   list                 machines, state, trainers, maintainers, number certified
   show ID              one machine and who is certified on it
   trainer add|remove --machine ID --member ID

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { list, parseArgs, UsageError } from '../../agent/cli/args.ts';
-import { endOfDay, formatLocal, formatWindow, parseDate, parseDuration, parseWhen, parseWindow } from '../../agent/cli/time-args.ts';
+import { checkTz, dateOf, endOfDay, formatLocal, formatUntil, formatWindow, formatZoned, parseDate, parseDuration, parseUntil, parseWhen, parseWindow } from '../../agent/cli/time-args.ts';
 
 test('weekly windows: ranges, lists, wrap-around, names; formatting reads back the same', () => {
   assert.deepEqual(parseWindow('w', 'mon-fri 08:00-20:00'), { days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '20:00' });
@@ -60,4 +60,23 @@ test('repeatable options keep every value in order', () => {
   assert.deepEqual(list(a, 'holiday'), []);
   assert.deepEqual(a.pos, ['pos']);
   assert.throws(() => list(parseArgs(['--window']), 'window'), /--window needs a value/);
+});
+
+test('the end of a day, --until and labels in a zone, midnight in a daylight-saving gap included', () => {
+  assert.equal(new Date(endOfDay('until', '2030-06-30', 'Europe/Zurich')).toISOString(), '2030-06-30T21:59:59.999Z');
+  assert.equal(new Date(endOfDay('until', '2030-12-31', 'Europe/Zurich')).toISOString(), '2030-12-31T22:59:59.999Z');
+  assert.equal(endOfDay('until', '2030-06-30'), Date.UTC(2030, 5, 30, 23, 59, 59, 999), 'UTC without a zone');
+  // Santiago skipped 2024-09-08 00:00 (clocks went from 00:00 to 01:00): the 7th ends at the first instant of the 8th, less 1 ms.
+  assert.equal(new Date(endOfDay('until', '2024-09-07', 'America/Santiago')).toISOString(), '2024-09-08T03:59:59.999Z');
+  assert.equal(new Date(parseUntil('until', '2030-01-15 18:30', 'Europe/Zurich')).toISOString(), '2030-01-15T17:30:00.000Z');
+  assert.equal(new Date(parseUntil('until', '2030-01-15T18:30+05:00', 'Europe/Zurich')).toISOString(), '2030-01-15T13:30:00.000Z');
+  assert.equal(new Date(parseWhen('at', '2030-01-15 18:30:15', 'UTC')).toISOString(), '2030-01-15T18:30:15.000Z', 'seconds');
+  assert.equal(dateOf(endOfDay('until', '2030-06-30', 'Asia/Tokyo'), 'Asia/Tokyo'), '2030-06-30');
+  assert.equal(formatZoned(Date.UTC(2026, 11, 8, 13, 3), 'Europe/Zurich'), '2026-12-08 14:03 CET');
+  assert.equal(formatZoned(Date.UTC(2026, 6, 8, 13, 3), 'America/New_York'), '2026-07-08 09:03 GMT-4');
+  assert.equal(formatUntil(endOfDay('until', '2030-06-30', 'Europe/Zurich'), 'Europe/Zurich'), '2030-06-30', 'an end of day is shown as its date');
+  assert.equal(formatUntil(Date.UTC(2030, 5, 30, 12), 'Europe/Zurich'), '2030-06-30 14:00 CEST');
+  assert.throws(() => checkTz('tz', 'Mars/Olympus'), UsageError);
+  assert.throws(() => checkTz('tz', '+01:00'), /is not a time zone/, 'an offset is not a zone the ledger accepts');
+  assert.equal(checkTz('tz', 'America/Argentina/Buenos_Aires'), 'America/Argentina/Buenos_Aires');
 });
