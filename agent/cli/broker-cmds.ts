@@ -211,7 +211,7 @@ function cmdMosquittoConfig(a: Args, out: Output): number {
 export const brokerCommands: Command[] = [
   {
     name: 'broker',
-    summary: "Mosquitto password and ACL files from the ledger's node list; node MQTT passwords",
+    summary: "broker secret, MQTT passwords, TLS certificates from the site CA, a site's Mosquitto configuration",
     subcommands: ['secret', 'passwd', 'acl', 'password', 'tls', 'mosquitto-config'],
     booleans: ['force', 'make-ca'],
     help: `usage: gdo broker <secret|passwd|acl|password|tls|mosquitto-config> [--data DIR] [--json]
@@ -235,13 +235,14 @@ export const brokerCommands: Command[] = [
         (one TLS listener, no anonymous access), passwd and acl from the ledger, ca.crt, and
         broker.crt/broker.key issued for --name (kept when --name is not given). --enrolling
         defaults to the names provisioned here and not approved yet; --secret-file to
-        DATA/broker.secret; --pid-file to ${DEFAULT_PID_FILE}; --user to Mosquitto's own (mosquitto:
-        it must read passwd, mode 0640, so chgrp mosquitto DIR/passwd DIR/broker.key). The gdo
-        agent on the broker's machine keeps passwd and acl current (sync.mosquitto_dir DIR) and
-        sends SIGHUP
+        DATA/broker.secret; --pid-file to ${DEFAULT_PID_FILE}; --user to Mosquitto's own user
+        (mosquitto), which reads passwd (mode 0640) after dropping root: chgrp mosquitto DIR/passwd.
+        The gdo agent on the broker's machine keeps passwd and acl current (sync.mosquitto_dir DIR)
+        and sends SIGHUP
 Without --out the file goes to stdout. Regenerate both files after enrolling or revoking a
-node and send mosquitto SIGHUP to reload them. A hub running the embedded broker needs only
-the secret (sync.broker_secret_file): it builds the same accounts from its ledger itself.`,
+node and send mosquitto SIGHUP to reload them. A hub running the embedded broker needs the
+secret (sync.broker_secret_file) and its certificate (sync.tls_cert_file, gdo broker tls or
+provisioning): it builds the same accounts from its ledger itself.`,
     run: (sub, a, out) => cmdBroker(sub, a, out),
   },
 ];
