@@ -111,6 +111,8 @@ function brokerOptions(a: Args, orgId: Buffer | string): EnrolBrokerOptions {
   if (a.flags.has('broker-user')) o.username = str(a, 'broker-user');
   if (a.flags.has('broker-pass-file')) o.password = secretFile(a, 'broker-pass-file');
   if (a.flags.has('broker-ca')) o.tls = { ca: readFileSync(str(a, 'broker-ca')) };
+  // The site's own CA (gdo init made it; the hub's broker certificate comes from it) unless told otherwise.
+  else if (/^(mqtts|wss):\/\//.test(o.url) && statSync(join(dataDir(a), 'ca.crt'), { throwIfNoEntry: false })) o.tls = { ca: readFileSync(join(dataDir(a), 'ca.crt')) };
   return o;
 }
 
@@ -285,7 +287,8 @@ export const nodeCommands: Command[] = [{
   request [--state DIR] [--out FILE | --publish [--broker URL]]
                                   on a node: print, write or publish its own enrolment request (--publish uses
                                   the broker and credentials of its bootstrap unless --broker is given)
-Broker options: --broker URL --broker-user U --broker-pass-file F [--broker-ca FILE] [--wait-ms N (1500)].
+Broker options: --broker URL --broker-user U --broker-pass-file F [--broker-ca FILE (default for mqtts://:
+DATA/ca.crt when present)] [--wait-ms N (1500)].
 Signing commands use the operator key (--key FILE, default DATA/operator.key) and its passphrase
 (--passphrase-file F, or asked on the terminal). Exit 3 when a request is refused.`,
   run: (sub, a, out) => withTypedErrors(() => {
