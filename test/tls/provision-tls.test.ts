@@ -98,6 +98,18 @@ void test('gdo init, gdo provision, gdo firstboot: the site CA reaches every nod
   await c.endAsync();
   const byName = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...login, ...verifyAs(readFileSync(join(data, 'ca.crt'), 'utf8'), 'hub.local') }, false);
   await byName.endAsync();
+  // The desk's commands verify the hub with DATA/ca.crt by default: the hub's own enrolment request, which
+  // its agent published over loopback TLS, is read through the same listener.
+  const deskPass = join(dir, 'desk.pass');
+  writeFileSync(deskPass, login.password, { mode: 0o600 });
+  let listed: { name: string }[] = [];
+  for (let i = 0; i < 50 && !listed.some((r) => r.name === 'hub'); i++) {
+    const rq = gdoCli(['node', 'requests', '--broker', `mqtts://127.0.0.1:${port}`, '--broker-user', 'desk', '--broker-pass-file', deskPass, '--data', data, '--json']);
+    assert.equal(rq.code, 0, rq.stderr);
+    listed = JSON.parse(rq.stdout) as { name: string }[];
+    if (!listed.some((r) => r.name === 'hub')) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(listed.some((r) => r.name === 'hub'), JSON.stringify(listed));
   // The hub's own sync verifies its own certificate on loopback: it reaches "connected".
   let syncState: string | undefined;
   for (let i = 0; i < 100 && syncState !== 'connected'; i++) {
