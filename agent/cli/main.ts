@@ -36,6 +36,7 @@ commands:
 ${lines.join('\n')}
 
 common options: --data DIR (default $GDO_DATA or /var/lib/gdo), --json, --help, --version
+times are read and shown in the site's zone (gdo init --tz); --tz ZONE overrides it, a time with an offset keeps its own
 exit codes: 0 ok, 1 failure (or a denial for access check), 2 usage error, 3 refused by the ledger or the key file
 with --json an error is one JSON document on stdout: {"error":{"code":...,"message":...},"exit":N}`;
 }
