@@ -41,8 +41,8 @@ export function pushWaitMs(a: Args): number {
 }
 
 /** A DeskLink for the data directory's recorded site. */
-export async function deskLinkFor(dir: string, l: Ledger, link: SiteLink, autoSync = false): Promise<DeskLink> {
-  const ca = linkCa(dir, link);
+export async function deskLinkFor(dir: string, l: Ledger, link: SiteLink, autoSync = false, caPem?: Buffer): Promise<DeskLink> {
+  const ca = caPem ?? linkCa(dir, link);
   const { DeskLink } = await import('../sync/desk-link.ts');
   return new DeskLink({ ledger: l, url: link.broker, name: link.name, password: link.password, ...(ca && { ca }), autoSync });
 }
@@ -87,12 +87,13 @@ export class DeskPush {
    * Starts connecting to the data directory's site, if it has one (null otherwise: nothing changes for a
    * desk that was never connected). Bad options and an unreadable link fail here, before any signing.
    */
-  static async open(a: Args, l: Ledger): Promise<DeskPush | null> {
+  static async open(a: Args, l: Ledger, instead?: { link: SiteLink; ca?: Buffer }): Promise<DeskPush | null> {
     const waitMs = pushWaitMs(a);
     const dir = dataDir(a);
-    const site = readSiteLink(dir);
+    // `instead`: a broker given on the command line (gdo node approve --broker), for a desk never connected.
+    const site = readSiteLink(dir) ?? instead?.link ?? null;
     if (!site || !l.orgId) return null;
-    return new DeskPush(dir, l, site, waitMs, await deskLinkFor(dir, l, site));
+    return new DeskPush(dir, l, site, waitMs, await deskLinkFor(dir, l, site, false, site === instead?.link ? instead.ca : undefined));
   }
 
   get events(): number { return this.#raws.length; }

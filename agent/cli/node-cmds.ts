@@ -25,7 +25,7 @@ import { dataDir, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
 import { DeskPush, PUSH_FLAG } from './desk-push.ts';
-import { linkCa, readSiteLink } from './site-link.ts';
+import { linkCa, readSiteLink, type SiteLink } from './site-link.ts';
 
 /** Codes that mean "refused after checking" (exit 3); anything else is a plain failure (exit 1). */
 const REJECTIONS: ReadonlySet<EnrolErrorCode> = new Set<EnrolErrorCode>([
@@ -167,6 +167,17 @@ async function cmdRequests(a: Args, out: Output): Promise<number> {
   return 0;
 }
 
+/** The --broker of the command line as a link to push through, when it names an account with a password. */
+function commandLineLink(a: Args, l: Ledger): { link: SiteLink; ca?: Buffer } | undefined {
+  if (!a.flags.has('broker') || !a.flags.has('broker-user') || !a.flags.has('broker-pass-file') || !l.orgId) return undefined;
+  const o = brokerOptions(a, l.orgId);
+  const ca = o.tls?.ca;
+  return {
+    link: { v: 1, broker: o.url, name: o.username!, password: o.password!, ca_file: null, connected_at: '' },
+    ...(Buffer.isBuffer(ca) && { ca }),
+  };
+}
+
 async function cmdApprove(a: Args, out: Output): Promise<number> {
   onlyFlags(a, ['data', 'json', 'request', 'key', 'passphrase-file', PUSH_FLAG, ...BROKER_FLAGS]);
   const name = a.pos[0];
@@ -188,7 +199,8 @@ async function cmdApprove(a: Args, out: Output): Promise<number> {
     // Everything that can refuse the request is checked before the passphrase is asked for.
     checkRequest(l, dataDir(a), name, req);
     // With a connected site the approval is delivered: the hub lets the node in, and it enrols (issue 12).
-    push = await DeskPush.open(a, l);
+    // So it is through the --broker given, when its account is an operator's (--broker-user and password).
+    push = await DeskPush.open(a, l, commandLineLink(a, l));
     const signer = await operatorSigner(a);
     const r = approveEnrolment({ ledger: l, dataDir: dataDir(a), name, request: req, signer });
     if (r.siteSecretCreated) process.stderr.write(`gdo: note: ${siteSecretPath(dataDir(a))} did not exist; made a new site secret (back it up: badge hashes depend on it)\n`);

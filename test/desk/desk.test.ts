@@ -198,4 +198,14 @@ describe('the staff desk as a peer of the site', () => {
     assert.equal(sync.code, 2);
     assert.match(sync.stderr, /is not connected to a site: gdo site connect --broker URL --name NAME first/);
   });
+
+  it('without a connected site, node approve NAME --broker URL with an operator account delivers the approval too', async () => {
+    const side = await site.addDoor('side-door');
+    await side.waitForLog((l) => l['part'] === 'enrolment' && /^enrolment request published/.test(l.msg), 'its request published', 30_000);
+    const pass = join(site.root, 'office.pass');
+    writeFileSync(pass, ok(await site.cli(['broker', 'password', '--secret-file', join(site.desk, 'broker.secret'), '--name', OPERATOR]), 'broker password').stdout, { mode: 0o600 });
+    const r = await site.cli(['node', 'approve', 'side-door', '--broker', site.url, '--broker-user', OPERATOR, '--broker-pass-file', pass, '--broker-ca', join(site.desk, 'ca.crt'), '--json']);
+    assert.equal(pushOf(r).state, 'delivered');
+    await waitFor(async () => ((await side.get('/status')).json() as { enrolment: { enrolled: boolean } }).enrolment.enrolled, 'side-door enrolled', 30_000);
+  });
 });

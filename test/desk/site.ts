@@ -83,6 +83,8 @@ export interface DeskSite {
   badge(uid: string, o?: { leave?: boolean }): Promise<Decision>;
   /** Cards presented again because the reader missed them. */
   retaps: number;
+  /** Provisions, first-boots and starts one more door node (not approved). */
+  addDoor(name: string): Promise<AgentProcess>;
   stopHub(): Promise<void>;
   startHub(): Promise<void>;
   dispose(): Promise<void>;
@@ -174,6 +176,18 @@ export async function buildSite(o: { tls?: boolean; entry?: Entry } = {}): Promi
           const d = l['decision'] as { allow: boolean; reason: string; resource: string };
           return { allow: d.allow, reason: d.reason, resource: d.resource, at: Date.parse(String(l['time'])) };
         }
+      },
+      async addDoor(name) {
+        const r = nodeRoot(t.dir, name, {
+          readers: [{ id: 'main', transport: 'simulated', poll_ms: 50 }], gpio: { backend: 'fake', fake_state_file: 'gpio.json' },
+          doors: [{ id: name, pins: { strike: { line: 17 } } }], http: { listen: '127.0.0.1:0' },
+        });
+        ok(await cli(['provision', '--target', r.dir, '--node', name, '--role', 'door', '--broker', url, '--broker-secret-file', secret]), `provision ${name}`);
+        ok(await gdo(['firstboot', '--bootstrap', join(r.dir, 'boot/firmware/gdo/bootstrap.json'), '--state', r.state, '--config', r.config, '--root', r.dir]), 'firstboot');
+        const a = spawnAgent(r.config);
+        agents.push(a);
+        await a.waitForLog((l) => l.msg === 'ready for badges', `${name} ready`, 60_000);
+        return a;
       },
       async stopHub() { await hub.stop(); },
       async startHub() {
