@@ -82,7 +82,14 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions = {}): Pro
   const server: Server = opts.tls
     ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, serve)
     : createServer(serve);
-  if (opts.tls) server.on('tlsClientError', (_err, sock) => { sock.destroy(); });
+  if (opts.tls) {
+    server.on('tlsClientError', (_err, sock) => { sock.destroy(); });
+    // A client still in its handshake is not aedes's yet; stop() must be able to cut it too.
+    server.on('connection', (raw: Socket) => {
+      sockets.add(raw);
+      raw.once('close', () => sockets.delete(raw));
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 1883, host, () => { server.off('error', reject); resolve(); });
