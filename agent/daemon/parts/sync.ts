@@ -139,6 +139,9 @@ export const embeddedBroker: BrokerFactory = (ctx) => {
       const scheme = hub.servername !== undefined ? 'mqtts' : 'mqtt';
       ctx.log.info({ listen: `${broker.host}:${broker.port}`, tls: hub.servername ?? false }, `embedded broker listening on ${broker.host}:${broker.port}`);
       const url = `${scheme}://${local.includes(':') ? `[${local}]` : local}:${broker.port}`;
+      if (hub.servername !== undefined && cfg.sync.ca_file === '') {
+        ctx.log.warn({}, 'sync.ca_file is "": this hub\'s own sync checks its broker\'s certificate against the system\'s CAs, which do not know a site CA; set sync.ca_file to ca.crt');
+      }
       const tls = clientTls(cfg.sync, url, hub.servername);
       return { url, credentials: hub.credentials, ...(tls && { tls }) };
     },
