@@ -1,6 +1,7 @@
 // A hub agent whose broker certificate is missing or wrong: the broker does not start (never a plain
 // listener in its place), one line names sync.tls_cert_file or sync.tls_key_file, and once the files are
-// right the supervisor's retry starts it with TLS, without a restart.
+// right the supervisor's retry starts it with TLS, without a restart. Without sync.ca_file it says that its own
+// sync cannot verify the site CA's certificate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -48,7 +49,8 @@ void test('hub agent without its broker certificate: no broker, one line naming 
   const port = await freePort();
   const hub = spawnAgent(writeJson(`${hubDir}.json`, {
     node: { name: 'hub', roles: ['hub'] }, org, state_dir: hubDir, http: { listen: '127.0.0.1:0' },
-    sync: { broker: 'embedded', embedded_listen: `127.0.0.1:${port}`, broker_operators: ['office'], ca_file: 'ca.crt' },
+    // No sync.ca_file: the hub says its own sync cannot verify the site CA's certificate that way.
+    sync: { broker: 'embedded', embedded_listen: `127.0.0.1:${port}`, broker_operators: ['office'] },
   }));
   t.after(async () => { await hub.stop('SIGKILL'); });
   const failed = (re: RegExp) => (x: { part?: unknown; msg: string }): boolean => x.part === 'broker' && re.test(x.msg);
@@ -70,6 +72,7 @@ void test('hub agent without its broker certificate: no broker, one line naming 
   writeFileSync(join(hubDir, 'broker.key'), leaf.keyPem, { mode: 0o600 });
   const up = await hub.waitForLog((x) => x.msg === `embedded broker listening on 127.0.0.1:${port}`, 'the broker once the files are right', 30_000);
   assert.equal(up['tls'], 'hub.local');
+  await hub.waitForLog((x) => x.part === 'broker' && x.level === 'warn' && /^sync\.ca_file is "": this hub's own sync checks/.test(x.msg), 'the missing sync.ca_file named');
   const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
     reconnectPeriod: 0, connectTimeout: 5000, username: 'office', password: derivePassword(secret, org, 'office'), ...verifyAs(ca),
   }, false);
