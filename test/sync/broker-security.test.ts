@@ -15,7 +15,7 @@ import { Topics } from '../../agent/sync/topics.ts';
 import { collectEnrolmentRequests, publishEnrolmentRequest } from '../../agent/sync/enrol-topic.ts';
 import type { Ledger } from '../../agent/ledger/ledger.ts';
 import { signerFor } from '../ledger/helpers.ts';
-import { BROKER_KINDS, OrgFixture, closeClient as close, collectUntil, ingestAll, startBroker, syncNode, tempDir, waitFor, type TestBroker, type TempDir } from './helpers.ts';
+import { BROKER_KINDS, OrgFixture, brokerTls, closeClient as close, collectUntil, ingestAll, startBroker, syncNode, tempDir, waitFor, type TestBroker, type TempDir } from './helpers.ts';
 
 const SECRET = Buffer.alloc(32, 0x5a);
 
@@ -115,7 +115,7 @@ void test('topic filters: + is one level, # the rest including the parent', () =
 });
 
 async function connect(b: TestBroker, username?: string, password?: string): Promise<mqtt.MqttClient> {
-  return mqtt.connectAsync(b.url, { reconnectPeriod: 0, connectTimeout: 5000, ...(username ? { username } : {}), ...(password ? { password } : {}) }, false);
+  return mqtt.connectAsync(b.url, { reconnectPeriod: 0, connectTimeout: 5000, ...brokerTls(b.url), ...(username ? { username } : {}), ...(password ? { password } : {}) }, false);
 }
 
 
@@ -169,7 +169,7 @@ for (const kind of BROKER_KINDS) {
       assert.deepEqual(await spied, [`${tp.events('node-b')} marker-2`]);
 
       // An enrolling node may write its own enrolment request and nothing else.
-      const opts = { url: broker.url, orgId: org };
+      const opts = { url: broker.url, orgId: org, tls: brokerTls(broker.url) };
       await publishEnrolmentRequest({ ...opts, username: 'new-door', password: pw('new-door'), name: 'new-door', payload: Buffer.from('signed request') });
       const n = await connect(broker, 'new-door', pw('new-door'));
       clients.push(n);

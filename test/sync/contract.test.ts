@@ -11,7 +11,7 @@ import { encodeEvents, encodeRequest, encodeResponse, decodeMessage } from '../.
 import { Topics } from '../../agent/sync/topics.ts';
 import type { SyncNode } from '../../agent/sync/sync-node.ts';
 import { signerFor } from '../ledger/helpers.ts';
-import { BROKER_KINDS, OrgFixture, ingestAll, startBroker, syncNode, tempDir, waitFor, type TestBroker, type TempDir } from './helpers.ts';
+import { BROKER_KINDS, OrgFixture, brokerTls, ingestAll, startBroker, syncNode, tempDir, waitFor, type TestBroker, type TempDir } from './helpers.ts';
 
 async function withWorld(kind: (typeof BROKER_KINDS)[number], names: string[], body: (w: { broker: TestBroker; t: TempDir; f: OrgFixture; nodes: SyncNode[] }) => Promise<void>): Promise<void> {
   const broker = await startBroker(kind);
@@ -93,7 +93,7 @@ for (const kind of BROKER_KINDS) {
       await nv.waitConnected();
       const tp = new Topics(f.org);
       const real: Array<{ id: Buffer; raw: Buffer }> = [];
-      const evil = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+      const evil = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0, ...brokerTls(broker.url) });
       try {
         const nacks: Buffer[] = [];
         await evil.subscribeAsync(tp.direct('victim', 'evil'), { qos: 1 });
@@ -108,7 +108,7 @@ for (const kind of BROKER_KINDS) {
         await pub(tp.events('evil'), encodeEvents(0, [forged, Buffer.from('garbage event'), good.raw]));
         // Oversized: the embedded broker refuses it (and drops the sender), Mosquitto without
         // max_packet_size passes it on and the node rejects it unread. Sent from a throwaway client.
-        const big = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+        const big = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0, ...brokerTls(broker.url) });
         await Promise.race([big.publishAsync(tp.events('evil'), Buffer.alloc(1_500_000), { qos: 1 }).catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
         await Promise.race([big.endAsync(true), new Promise((r) => setTimeout(r, 1000))]);
         await pub(tp.direct('evil', 'victim'), encodeResponse(12345, Buffer.from([1]), []));

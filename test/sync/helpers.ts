@@ -11,11 +11,13 @@ import { ChainBuilder, type BuiltEvent as Built } from '../../agent/ledger/chain
 import type { Json } from '../../agent/ledger/canonical-json.ts';
 import { Ledger, type LedgerOptions } from '../../agent/ledger/ledger.ts';
 import { SyncNode } from '../../agent/sync/sync-node.ts';
-import type { SyncNodeOptions } from '../../agent/sync/options.ts';
+import type { SyncNodeOptions, SyncTls } from '../../agent/sync/options.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../agent/sync/embedded-broker.ts';
 import type { BrokerAccess } from '../../agent/sync/broker-auth.ts';
 import { startMosquitto } from '../helpers/mosquitto.ts';
 import { signerFor, testDapps } from '../ledger/helpers.ts';
+import { issueServerCert } from '../../agent/enrol/site-ca.ts';
+import { newCa } from '../tls/helpers.ts';
 
 export type BrokerKind = 'mosquitto' | 'aedes';
 export const BROKER_KINDS: BrokerKind[] = ['mosquitto', 'aedes'];
@@ -23,6 +25,9 @@ export const BROKER_KINDS: BrokerKind[] = ['mosquitto', 'aedes'];
 export interface TestBroker {
   kind: BrokerKind;
   url: string;
+  /** What a client verifies the broker with: the embedded broker runs with TLS, as on a hub (Mosquitto on
+   *  loopback without it; test/tls runs the real one with TLS). Undefined for plain TCP. */
+  tls?: SyncTls;
   port: number;
   /** Stops and starts the broker on the same port with nothing retained (persistence off). */
   restart(): Promise<void>;
@@ -39,6 +44,15 @@ export interface BrokerSecurity {
   access?: BrokerAccess;
 }
 
+let siteCa: ReturnType<typeof newCa> | undefined;
+/** The TLS of each test broker by URL, so syncNode() and brokerTls() find what a client of it verifies. */
+const tlsByUrl = new Map<string, { ca: string; rejectUnauthorized: true }>();
+
+/** mqtt.js options for a raw client of a test broker: its CA when it runs with TLS. */
+export function brokerTls(url: string): { ca?: string; rejectUnauthorized?: true } {
+  return tlsByUrl.get(url) ?? {};
+}
+
 export async function startBroker(kind: BrokerKind, sec: BrokerSecurity = {}): Promise<TestBroker> {
   if (kind === 'mosquitto') {
     const m = await startMosquitto({
@@ -48,10 +62,14 @@ export async function startBroker(kind: BrokerKind, sec: BrokerSecurity = {}): P
     });
     return { kind, url: m.url, port: m.port, restart: () => m.restart(), down: () => m.down(), up: () => m.up(), stop: () => m.stop() };
   }
-  const opts = sec.access ? { authenticate: sec.access } : {};
+  const ca = siteCa ??= newCa();
+  const leaf = issueServerCert(ca, { commonName: '127.0.0.1', dnsNames: [], ipAddresses: ['127.0.0.1'] });
+  const opts = { ...(sec.access ? { authenticate: sec.access } : {}), tls: { cert: leaf.certPem, key: leaf.keyPem } };
   let b: EmbeddedBroker | null = await startEmbeddedBroker({ port: 0, ...opts });
   const port = b.port;
   const url = b.url;
+  const tls = { ca: ca.certPem, rejectUnauthorized: true as const };
+  tlsByUrl.set(url, tls);
   const down = async (): Promise<void> => {
     await b?.stop();
     b = null;
@@ -60,7 +78,7 @@ export async function startBroker(kind: BrokerKind, sec: BrokerSecurity = {}): P
     b ??= await startEmbeddedBroker({ port, ...opts });
   };
   return {
-    kind, url, port, down, up,
+    kind, url, port, tls, down, up,
     async restart() { await down(); await up(); },
     stop: down,
   };
@@ -131,8 +149,9 @@ export function tempDir(): TempDir {
 
 /** A sync node with the short timers tests want. */
 export function syncNode(ledger: Ledger, url: string, org: Buffer, name: string, extra: Partial<SyncNodeOptions> = {}): SyncNode {
+  const tls = tlsByUrl.get(url);
   return new SyncNode({
-    ledger, url, orgId: org, nodeName: name,
+    ledger, url, orgId: org, nodeName: name, ...(tls && { tls }),
     reconnectPeriodMs: 200, liveSyncDelayMs: 300, requestTimeoutMs: 5000, syncIntervalMs: 60_000,
     ...extra,
   });
