@@ -211,7 +211,8 @@ export const accessCommands: Command[] = [{
         applied after a merge, and equivocations
   import FILE.csv [--key FILE] [--passphrase-file F]
         members and badges from CSV (columns id,name,email,groups,until,badge), all or nothing;
-        an error names the offending line; until is the end of that day in the site's zone
+        an error names the offending line; until is the end of that day in the site's zone;
+        with a connected site (gdo site connect) the import is sent to the hub (--push-wait S, 5)
 TIME: 'YYYY-MM-DD HH:MM' in the site's zone (gdo init --tz; --tz ZONE overrides), or ISO with an
 offset (2026-11-21T18:30+01:00). Text output shows times in the site's zone, labelled; --json
 carries ISO times in UTC.`,

@@ -295,7 +295,7 @@ export const nodeCommands: Command[] = [{
                                   org/node.add with the provisioned roles and the site secret sealed to the node;
                                   with a connected site (gdo site connect) the request comes from the site
                                   without --broker, and the approval is sent to the hub (--push-wait S, 5)
-  revoke NAME|KEY [--reason TEXT] sign org/key.revoke for the node's key
+  revoke NAME|KEY [--reason TEXT] sign org/key.revoke for the node's key (sent to a connected site, as approve)
   request [--state DIR] [--out FILE | --publish [--broker URL]]
                                   on a node: print, write or publish its own enrolment request (--publish uses
                                   the broker and credentials of its bootstrap unless --broker is given)
