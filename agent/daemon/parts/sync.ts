@@ -103,7 +103,7 @@ export const ledgerSync: SyncFactory = (ctx) => {
 
 /** The CA a client verifies the broker against (sync.ca_file), for mqtts:// and wss://; undefined otherwise
  *  or for the system's CAs. The hub names its own certificate's name (`servername`). */
-export function clientTls(sync: { broker: string; ca_file: string }, url: string, servername?: string): SyncTls | undefined {
+export function clientTls(sync: { ca_file: string }, url: string, servername?: string): SyncTls | undefined {
   if (!/^(mqtts|wss):\/\//.test(url)) return undefined;
   const tls: SyncTls = { rejectUnauthorized: true };
   if (sync.ca_file !== '') {
