@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { hex } from '../agent/ledger/event.ts';
 import type { Ledger } from '../agent/ledger/ledger.ts';
-import { encodeBootstrap, validateBootstrap, type Bootstrap } from '../agent/enrol/bootstrap.ts';
+import { encodeBootstrap, keepsMosquittoFiles, validateBootstrap, type Bootstrap } from '../agent/enrol/bootstrap.ts';
 import { writeFileDurable } from '../agent/enrol/durable.ts';
 import { agentConfigFor, readAgentConfig } from '../agent/enrol/firstboot.ts';
 import { checkAgentConfig, checkNodeConfig, idleRoles } from '../agent/enrol/node-config.ts';
@@ -145,6 +145,9 @@ function brokerFields(input: ProvisionInput, org: string): Bootstrap['broker'] {
   } catch (err) {
     throw new EnrolError('ENROL_PROVISION', `no broker password for user '${b.username}': ${(err as Error).message}`);
   }
+  // Beside the site's Mosquitto (--config with sync.mosquitto_dir) the node writes every account's password
+  // hash from the secret (docs/sync-protocol.md 6.4), and logs in with its own derived password.
+  if (keepsMosquittoFiles(input.config)) b.secret = secret.toString('hex');
   return b;
 }
 

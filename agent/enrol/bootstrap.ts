@@ -87,8 +87,9 @@ export function validateBootstrap(value: unknown, where: string): Bootstrap {
       if (typeof b.secret !== 'string' || !BROKER_SECRET.test(b.secret)) {
         throw new EnrolError('ENROL_BAD_BOOTSTRAP', `${where}: broker.secret must be the broker secret in lowercase hex (16 to 512 bytes, as gdo broker secret writes it)`);
       }
-      if (out.broker.url !== 'embedded') {
-        throw new EnrolError('ENROL_BAD_BOOTSTRAP', `${where}: broker.secret is for a hub running the embedded broker (broker.url embedded), not for a node of broker ${out.broker.url}`);
+      // The node beside the site's own Mosquitto (config sync.mosquitto_dir) writes its password file from it.
+      if (out.broker.url !== 'embedded' && !keepsMosquittoFiles(o.config)) {
+        throw new EnrolError('ENROL_BAD_BOOTSTRAP', `${where}: broker.secret is for a hub running the embedded broker (broker.url embedded) or the node beside the site's Mosquitto (config.sync.mosquitto_dir), not for a node of broker ${out.broker.url}`);
       }
       out.broker.secret = b.secret;
     }
@@ -109,6 +110,13 @@ export function validateBootstrap(value: unknown, where: string): Bootstrap {
     if (country !== undefined) out.wifi.country = country;
   }
   return out;
+}
+
+/** The installer's config makes this node keep the site's Mosquitto files (agent/daemon/parts/mosquitto-files.ts). */
+export function keepsMosquittoFiles(config: unknown): boolean {
+  const sync = typeof config === 'object' && config !== null ? (config as { sync?: unknown }).sync : undefined;
+  const dir = typeof sync === 'object' && sync !== null ? (sync as { mosquitto_dir?: unknown }).mosquitto_dir : undefined;
+  return typeof dir === 'string' && dir !== '';
 }
 
 export function parseBootstrap(bytes: Buffer, where: string): Bootstrap {

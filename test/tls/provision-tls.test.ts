@@ -86,6 +86,27 @@ void test('gdo init, gdo provision, gdo firstboot: the site CA reaches every nod
   assert.notEqual(names.code, 0);
   assert.match(names.stderr, /--broker-name is for a hub running the embedded broker/);
 
+  // The node beside the site's own Mosquitto (--config with sync.mosquitto_dir): its own password to log in,
+  // and the secret it writes every account's hash from; first boot keeps the secret 0600 and names it.
+  const mqRoot = join(dir, 'mq-pi');
+  pi(mqRoot);
+  const mqConfig = writeJson(join(dir, 'mq-node.json'), { sync: { mosquitto_dir: '/etc/mosquitto/gdo', broker_operators: ['desk'] } });
+  const mqProv = gdoCli(['provision', '--target', mqRoot, '--node', 'broker-host', '--role', 'hub', '--broker', 'mqtts://broker.local:8883',
+    '--broker-secret-file', join(data, 'broker.secret'), '--config', mqConfig, '--data', data]);
+  assert.equal(mqProv.code, 0, mqProv.stderr);
+  const mqBoot = JSON.parse(readFileSync(join(mqRoot, 'boot/firmware/gdo/bootstrap.json'), 'utf8')) as { broker: Record<string, string>; tls: Record<string, string> };
+  assert.equal(mqBoot.broker['secret'], secret.toString('hex'));
+  assert.equal(mqBoot.broker['username'], 'broker-host');
+  assert.deepEqual(Object.keys(mqBoot.tls), ['ca']);
+  const mqFb = gdoCli(['firstboot', '--bootstrap', join(mqRoot, 'boot/firmware/gdo/bootstrap.json'), '--state', join(mqRoot, 'var/lib/gdo'),
+    '--config', join(mqRoot, 'etc/gdo/agent.json'), '--root', mqRoot]);
+  assert.equal(mqFb.code, 0, mqFb.stderr);
+  assert.equal(mode(join(mqRoot, 'var/lib/gdo/broker.secret')), 0o600);
+  const mqSync = (JSON.parse(readFileSync(join(mqRoot, 'etc/gdo/agent.json'), 'utf8')) as { sync: Record<string, unknown> }).sync;
+  assert.equal(mqSync['broker_secret_file'], join(mqRoot, 'var/lib/gdo/broker.secret'));
+  assert.equal(mqSync['mosquitto_dir'], '/etc/mosquitto/gdo');
+  assert.equal(mqSync['ca_file'], join(mqRoot, 'var/lib/gdo/ca.crt'));
+
   // The hub's agent listens with TLS; a client with the site CA gets in as the hub's name or address.
   const org = (JSON.parse(agentJson) as { org: string }).org;
   const hub = spawnAgent(join(hubRoot, 'etc/gdo/agent.json'));

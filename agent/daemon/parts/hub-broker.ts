@@ -71,7 +71,7 @@ export function readBrokerTls(certFile: string, keyFile: string): { cert: string
 }
 
 /** The broker secret, or an error of one line that names the config key and the file, never the content. */
-export function readBrokerSecret(file: string): Buffer {
+export function readBrokerSecret(file: string, needs = 'the embedded broker does not run without one'): Buffer {
   let text: string;
   try {
     const st = statSync(file);
@@ -83,7 +83,7 @@ export function readBrokerSecret(file: string): Buffer {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === undefined) throw err;
-    throw new Error(`${SECRET_KEY}: no broker secret at ${file} (${code}); the embedded broker does not run without one: make it with 'gdo broker secret --out ${file}' (mode 0600) or provision the hub with --broker-secret-file`);
+    throw new Error(`${SECRET_KEY}: no broker secret at ${file} (${code}); ${needs}: make it with 'gdo broker secret --out ${file}' (mode 0600) or provision the node with --broker-secret-file`);
   }
   try {
     return parseBrokerSecret(text);

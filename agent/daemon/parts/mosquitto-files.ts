@@ -62,7 +62,7 @@ export class MosquittoFilesPart implements Part {
   }
 
   #build(ledger: Ledger): BrokerAccess {
-    const secret = readBrokerSecret(this.#o.secretFile);
+    const secret = readBrokerSecret(this.#o.secretFile, 'the Mosquitto password file is made from it');
     return accessFromLedger(ledger, { secret, operators: this.#o.operators, enrolling: readEnrolling(this.#o.dir) });
   }
 
