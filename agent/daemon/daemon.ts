@@ -148,7 +148,7 @@ export class Daemon {
     if (cfg.sync.mosquitto_dir !== '') {
       // Beside the site's own Mosquitto: its password and ACL files follow the ledger (parts/mosquitto-files.ts).
       parts.push(new MosquittoFilesPart({
-        ledger: () => this.#ledger.ledger, dir: cfg.sync.mosquitto_dir, pidFile: cfg.sync.mosquitto_pid_file,
+        ledger: () => this.#ledger.ledger, dir: cfg.sync.mosquitto_dir, pidFile: cfg.sync.mosquitto_pid_file === '' ? undefined : cfg.sync.mosquitto_pid_file,
         secretFile: cfg.sync.broker_secret_file, operators: cfg.sync.broker_operators, log: this.#log.child({ part: 'mosquitto-files' }),
       }));
     }

@@ -102,6 +102,13 @@ export function readEnrolling(dir: string): string[] {
   return enrollingIn(readOr(join(dir, MOSQUITTO_FILES.acl)));
 }
 
+/** The pid_file DIR/mosquitto.conf names, or Debian's default when it has none (or no such file). */
+export function pidFileOf(dir: string): string {
+  const conf = readOr(join(dir, MOSQUITTO_FILES.conf));
+  const m = conf === undefined ? null : /^pid_file\s+(\S.*?)\s*$/m.exec(conf);
+  return m?.[1] ?? DEFAULT_PID_FILE;
+}
+
 /** SIGHUP to the pid in `pidFile`; errors name the key and the file. */
 export function reloadMosquitto(pidFile: string, key = 'sync.mosquitto_pid_file'): number {
   let text: string;

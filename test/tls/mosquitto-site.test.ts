@@ -117,7 +117,8 @@ void test('a site\'s own Mosquitto from gdo broker mosquitto-config: TLS only; a
     node: { name: 'broker-host', roles: ['hub'] }, org: org.org, state_dir: hostDir, http: { listen: '127.0.0.1:0' },
     sync: {
       broker: url, username: 'broker-host', password_file: 'broker.pass', ca_file: 'ca.crt',
-      mosquitto_dir: mq, mosquitto_pid_file: pidFile, broker_secret_file: 'broker.secret', broker_operators: ['desk'],
+      // No sync.mosquitto_pid_file: the pid_file mosquitto-config wrote into mq/mosquitto.conf.
+      mosquitto_dir: mq, broker_secret_file: 'broker.secret', broker_operators: ['desk'],
     },
   }));
   t.after(async () => { await agent.stop('SIGKILL'); });
@@ -127,7 +128,8 @@ void test('a site\'s own Mosquitto from gdo broker mosquitto-config: TLS only; a
     for (const c of clients) await c.endAsync(true).catch(() => {});
     for (const s of syncs) await s.stop();
   });
-  await agent.waitForLog((l) => l['part'] === 'mosquitto-files' && /^mosquitto: password and ACL files rewritten/.test(l.msg), 'the files at start');
+  const started = await agent.waitForLog((l) => l['part'] === 'mosquitto-files' && /^mosquitto: password and ACL files rewritten/.test(l.msg), 'the files at start');
+  assert.equal(started['pid'], broker.pid, 'SIGHUP to the Mosquitto that mosquitto.conf\'s pid_file names');
   await eventually('the agent syncing through Mosquitto over TLS', async () => {
     const st = (await agent.get('/status')).json() as { sync: { state: string } | null };
     if (st.sync?.state !== 'connected') throw new Error(`sync ${st.sync?.state ?? 'absent'}`);

@@ -6,7 +6,7 @@
 import type { AppendedEvent } from '../../ledger/event.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { accessFromLedger, type BrokerAccess } from '../../sync/broker-auth.ts';
-import { readEnrolling, reloadMosquitto, writeMosquittoAccess } from '../../sync/mosquitto-files.ts';
+import { pidFileOf, readEnrolling, reloadMosquitto, writeMosquittoAccess } from '../../sync/mosquitto-files.ts';
 import { errText, type Logger } from '../log.ts';
 import type { Part, PartHealth } from '../supervisor.ts';
 import { readBrokerSecret } from './hub-broker.ts';
@@ -14,7 +14,8 @@ import { readBrokerSecret } from './hub-broker.ts';
 export interface MosquittoFilesOptions {
   ledger: () => Ledger | undefined;
   dir: string;
-  pidFile: string;
+  /** sync.mosquitto_pid_file; undefined: the pid_file of DIR/mosquitto.conf, read at each reload. */
+  pidFile: string | undefined;
   secretFile: string;
   operators: readonly string[];
   log: Logger;
@@ -77,7 +78,7 @@ export class MosquittoFilesPart implements Part {
       }
       const summary = { nodes: access.users.filter((u) => u.kind === 'node').length, operators: access.users.filter((u) => u.kind === 'operator').length, enrolling: access.users.filter((u) => u.kind === 'enrolling').length };
       if (changed || first) {
-        const pid = reloadMosquitto(this.#o.pidFile);
+        const pid = reloadMosquitto(this.#o.pidFile ?? pidFileOf(this.#o.dir));
         this.#o.log.info({ accounts: summary, pid }, 'mosquitto: password and ACL files rewritten from the ledger; sent SIGHUP');
       }
       this.#lastError = undefined;
