@@ -86,20 +86,22 @@ export function writeMosquittoAccess(dir: string, access: BrokerAccess): boolean
   return changed;
 }
 
-/** Names an ACL file lists as enrolling (formatAclFile writes `# enrolling` above each such `user`). */
-export function enrollingIn(aclText: string | undefined): string[] {
+/** Names an ACL file lists as `kind` (formatAclFile writes `# enrolling` or `# operator` above each `user`). */
+export function listedIn(aclText: string | undefined, kind: 'enrolling' | 'operator'): string[] {
   if (aclText === undefined) return [];
   const out: string[] = [];
   const lines = aclText.split('\n');
   lines.forEach((l, i) => {
     const m = /^user (\S+)$/.exec(l.trim());
-    if (m && lines[i - 1]?.trim() === '# enrolling') out.push(m[1]!);
+    if (m && lines[i - 1]?.trim() === `# ${kind}`) out.push(m[1]!);
   });
   return out;
 }
 
-export function readEnrolling(dir: string): string[] {
-  return enrollingIn(readOr(join(dir, MOSQUITTO_FILES.acl)));
+/** The enrolling names and operators DIR/acl lists now (from `gdo broker mosquitto-config` or an earlier rewrite). */
+export function readListed(dir: string): { enrolling: string[]; operators: string[] } {
+  const text = readOr(join(dir, MOSQUITTO_FILES.acl));
+  return { enrolling: listedIn(text, 'enrolling'), operators: listedIn(text, 'operator') };
 }
 
 /** The pid_file DIR/mosquitto.conf names, or Debian's default when it has none (or no such file). */

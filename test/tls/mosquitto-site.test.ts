@@ -117,8 +117,9 @@ void test('a site\'s own Mosquitto from gdo broker mosquitto-config: TLS only; a
     node: { name: 'broker-host', roles: ['hub'] }, org: org.org, state_dir: hostDir, http: { listen: '127.0.0.1:0' },
     sync: {
       broker: url, username: 'broker-host', password_file: 'broker.pass', ca_file: 'ca.crt',
-      // No sync.mosquitto_pid_file: the pid_file mosquitto-config wrote into mq/mosquitto.conf.
-      mosquitto_dir: mq, broker_secret_file: 'broker.secret', broker_operators: ['desk'],
+      // No sync.mosquitto_pid_file: the pid_file mosquitto-config wrote into mq/mosquitto.conf. No
+      // sync.broker_operators either: the operator mosquitto-config --operators listed stays.
+      mosquitto_dir: mq, broker_secret_file: 'broker.secret',
     },
   }));
   t.after(async () => { await agent.stop('SIGKILL'); });
@@ -153,6 +154,7 @@ void test('a site\'s own Mosquitto from gdo broker mosquitto-config: TLS only; a
   act(org.ledger, org.admin, 'org', 'node.add', { key: keyOf('door-b'), name: 'door-b', roles: ['door'] });
   await agent.waitForLog((l) => l['part'] === 'mosquitto-files' && /rewritten/.test(l.msg) && (l['accounts'] as { nodes: number }).nodes === 3, 'door-b in the files', 30_000);
   assert.match(readFileSync(join(mq, 'acl'), 'utf8'), /^user door-b$/m);
+  assert.match(readFileSync(join(mq, 'acl'), 'utf8'), /^# operator\nuser desk$/m, 'the desk\'s operator account kept');
   const probe = await eventually('door-b let in after SIGHUP', () => tryConnect(url, 'door-b', pw('door-b'), tls));
   await probe.endAsync(true);
   const doorB = Ledger.open({ path: join(tmp.dir, 'door-b.db'), dapps: allDapps });

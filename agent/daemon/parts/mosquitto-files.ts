@@ -1,12 +1,13 @@
 // The agent beside a site's own Mosquitto (sync.mosquitto_dir): Mosquitto has no view of the ledger, so this
 // part rewrites its password and ACL files from the ledger after every org event (an approval, a revocation)
 // and sends it SIGHUP to read them again (agent/sync/mosquitto-files.ts). Accounts as the embedded broker
-// makes them (parts/hub-broker.ts): enrolled nodes, sync.broker_operators, and the names the files already
-// list as enrolling (from `gdo broker mosquitto-config`) until they are approved or revoked.
+// makes them (parts/hub-broker.ts): enrolled nodes, and the operators of sync.broker_operators and of the files
+// as `gdo broker mosquitto-config --operators` wrote them, and the names the files list as enrolling until
+// they are approved or revoked.
 import type { AppendedEvent } from '../../ledger/event.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { accessFromLedger, type BrokerAccess } from '../../sync/broker-auth.ts';
-import { pidFileOf, readEnrolling, reloadMosquitto, writeMosquittoAccess } from '../../sync/mosquitto-files.ts';
+import { pidFileOf, readListed, reloadMosquitto, writeMosquittoAccess } from '../../sync/mosquitto-files.ts';
 import { errText, type Logger } from '../log.ts';
 import type { Part, PartHealth } from '../supervisor.ts';
 import { readBrokerSecret } from './hub-broker.ts';
@@ -64,7 +65,9 @@ export class MosquittoFilesPart implements Part {
 
   #build(ledger: Ledger): BrokerAccess {
     const secret = readBrokerSecret(this.#o.secretFile, 'the Mosquitto password file is made from it');
-    return accessFromLedger(ledger, { secret, operators: this.#o.operators, enrolling: readEnrolling(this.#o.dir) });
+    const listed = readListed(this.#o.dir);
+    const operators = [...new Set([...this.#o.operators, ...listed.operators])];
+    return accessFromLedger(ledger, { secret, operators, enrolling: listed.enrolling });
   }
 
   #refresh(first: boolean): void {
