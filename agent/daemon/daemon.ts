@@ -149,7 +149,8 @@ export class Daemon {
       // Beside the site's own Mosquitto: its password and ACL files follow the ledger (parts/mosquitto-files.ts).
       parts.push(new MosquittoFilesPart({
         ledger: () => this.#ledger.ledger, dir: cfg.sync.mosquitto_dir, pidFile: cfg.sync.mosquitto_pid_file === '' ? undefined : cfg.sync.mosquitto_pid_file,
-        secretFile: cfg.sync.broker_secret_file, operators: cfg.sync.broker_operators, log: this.#log.child({ part: 'mosquitto-files' }),
+        secretFile: cfg.sync.broker_secret_file, operators: cfg.sync.broker_operators, nodeName: cfg.node.name, roles: cfg.node.roles,
+        log: this.#log.child({ part: 'mosquitto-files' }),
       }));
     }
     if (cfg.sync.broker !== '' && cfg.enrolment.request_file !== '') {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { act } from '../../agent/access/staff.ts';
 import { allDapps } from '../../agent/dapps.ts';
+import { ensureNodeKeys } from '../../agent/enrol/node-keys.ts';
 import { createSiteCa, readSiteCa } from '../../agent/enrol/site-ca.ts';
 import { Ledger } from '../../agent/ledger/ledger.ts';
 import { derivePassword, newBrokerSecretText, parseBrokerSecret } from '../../agent/sync/broker-auth.ts';
@@ -75,7 +76,6 @@ void test('a site\'s own Mosquitto from gdo broker mosquitto-config: TLS only; a
   writeFileSync(join(desk, 'broker.secret'), newBrokerSecretText(), { mode: 0o600 });
   const secret = parseBrokerSecret(readFileSync(join(desk, 'broker.secret'), 'utf8'));
   const pw = (n: string): string => derivePassword(secret, org.org, n);
-  act(org.ledger, org.admin, 'org', 'node.add', { key: keyOf('broker-host'), name: 'broker-host', roles: ['hub'] });
   act(org.ledger, org.admin, 'org', 'node.add', { key: keyOf('door-a'), name: 'door-a', roles: ['door'] });
 
   const port = await freePort();
@@ -113,6 +113,7 @@ void test('a site\'s own Mosquitto from gdo broker mosquitto-config: TLS only; a
   writeFileSync(join(hostDir, 'broker.pass'), pw('broker-host'), { mode: 0o600 });
   copyFileSync(join(desk, 'broker.secret'), join(hostDir, 'broker.secret'));
   copyFileSync(join(desk, 'ca.crt'), join(hostDir, 'ca.crt'));
+  const hostKey = ensureNodeKeys(hostDir).sign.publicKey.toString('hex'); // as first boot makes it
   const agent: AgentProcess = spawnAgent(writeJson(join(tmp.dir, 'broker-host.json'), {
     node: { name: 'broker-host', roles: ['hub'] }, org: org.org, state_dir: hostDir, http: { listen: '127.0.0.1:0' },
     sync: {
@@ -147,6 +148,14 @@ void test('a site\'s own Mosquitto from gdo broker mosquitto-config: TLS only; a
   const deskSync = new SyncNode({ ledger: org.ledger, url, tls, orgId: org.org, nodeName: 'desk', username: 'desk', password: pw('desk'), reconnectPeriodMs: 300, liveSyncDelayMs: 100 });
   syncs.push(deskSync);
   await deskSync.start();
+
+  // The broker's own node is not approved yet; its agent put itself into the files as a node, so its
+  // approval reaches it through this very broker.
+  assert.equal(((await agent.get('/status')).json() as { enrolment: { enrolled: boolean } }).enrolment.enrolled, false);
+  act(org.ledger, org.admin, 'org', 'node.add', { key: hostKey, name: 'broker-host', roles: ['hub'] });
+  await eventually('the broker\'s node enrolled through its own broker', async () => {
+    if (!((await agent.get('/status')).json() as { enrolment: { enrolled: boolean } }).enrolment.enrolled) throw new Error('not yet');
+  }, 30_000);
 
   // door-b is not approved yet: no account. Approved at the desk, the approval reaches the agent by sync,
   // the agent rewrites passwd and acl and sends SIGHUP: door-b logs in and syncs the whole ledger.

@@ -2,11 +2,12 @@
 // part rewrites its password and ACL files from the ledger after every org event (an approval, a revocation)
 // and sends it SIGHUP to read them again (agent/sync/mosquitto-files.ts). Accounts as the embedded broker
 // makes them (parts/hub-broker.ts): enrolled nodes, and the operators of sync.broker_operators and of the files
-// as `gdo broker mosquitto-config --operators` wrote them, and the names the files list as enrolling until
-// they are approved or revoked.
+// as `gdo broker mosquitto-config --operators` wrote them, the names the files list as enrolling until
+// they are approved or revoked, and this node itself, enrolled or not: like a hub (6.2.1) it must receive the
+// approval that enrols it, through the broker whose files it writes.
 import type { AppendedEvent } from '../../ledger/event.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { accessFromLedger, type BrokerAccess } from '../../sync/broker-auth.ts';
+import { accessFromLedger, rulesFor, type BrokerAccess } from '../../sync/broker-auth.ts';
 import { pidFileOf, readListed, reloadMosquitto, writeMosquittoAccess } from '../../sync/mosquitto-files.ts';
 import { errText, type Logger } from '../log.ts';
 import type { Part, PartHealth } from '../supervisor.ts';
@@ -19,6 +20,9 @@ export interface MosquittoFilesOptions {
   pidFile: string | undefined;
   secretFile: string;
   operators: readonly string[];
+  /** This node's name and roles (node.name, node.roles). */
+  nodeName: string;
+  roles: readonly string[];
   log: Logger;
 }
 
@@ -67,7 +71,11 @@ export class MosquittoFilesPart implements Part {
     const secret = readBrokerSecret(this.#o.secretFile, 'the Mosquitto password file is made from it');
     const listed = readListed(this.#o.dir);
     const operators = [...new Set([...this.#o.operators, ...listed.operators])];
-    return accessFromLedger(ledger, { secret, operators, enrolling: listed.enrolling });
+    const self = this.#o.nodeName;
+    // Listed as enrolling first for its derived password hash, then given a node's rules.
+    const a = accessFromLedger(ledger, { secret, operators, enrolling: [...listed.enrolling, self] });
+    const users = a.users.map((u) => (u.name === self && u.kind === 'enrolling' ? { ...u, kind: 'node' as const, rules: rulesFor(a.org, self, 'node', this.#o.roles) } : u));
+    return { ...a, users };
   }
 
   #refresh(first: boolean): void {
