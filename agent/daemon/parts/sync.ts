@@ -48,8 +48,8 @@ export interface SyncContext {
 
 export interface BrokerService {
   /**
-   * Resolves with the URL local clients use (mqtt://127.0.0.1:PORT) and, when the broker has accounts, the
-   * credentials this node's own sync and enrolment log in with.
+   * Resolves with the URL local clients use (mqtts://127.0.0.1:PORT, mqtt:// without TLS), what they verify
+   * it with, and, when the broker has accounts, the credentials this node's own sync and enrolment log in with.
    */
   start(): Promise<{ url: string; credentials?: { username: string; password: string }; tls?: SyncTls }>;
   stop(): Promise<void>;
@@ -101,8 +101,8 @@ export const ledgerSync: SyncFactory = (ctx) => {
   };
 };
 
-/** The CA a client verifies the broker against (sync.ca_file), for mqtts:// and wss://; undefined otherwise
- *  or for the system's CAs. The hub names its own certificate's name (`servername`). */
+/** What a client verifies an mqtts:// or wss:// broker with: sync.ca_file, or the system's CAs when it is "";
+ *  a hub adds the name its own certificate carries (`servername`). Undefined for plain URLs. */
 export function clientTls(sync: { ca_file: string }, url: string, servername?: string): SyncTls | undefined {
   if (!/^(mqtts|wss):\/\//.test(url)) return undefined;
   const tls: SyncTls = { rejectUnauthorized: true };
