@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fsyncDir } from './durable.ts';
 import { EnrolError } from './errors.ts';
-import { buildCertificate, fromPem, keyIdentifier, name, subjectOf, toPem } from './x509.ts';
+import { buildCertificate, keyIdentifier, name, subjectOf, toPem } from './x509.ts';
 
 export const CA_CERT_FILE = 'ca.crt';
 export const CA_KEY_FILE = 'ca.key';
@@ -134,9 +134,4 @@ export function issueServerCert(ca: SiteCa, o: ServerCertOptions): SiteCa {
     dnsNames: o.dnsNames, ipAddresses: ips,
   }, key);
   return { certPem: toPem('CERTIFICATE', leaf), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-}
-
-/** The DER of the first certificate in a PEM (for tests and fingerprints). */
-export function certDer(pem: string): Buffer {
-  return fromPem('CERTIFICATE', pem);
 }

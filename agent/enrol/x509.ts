@@ -138,9 +138,3 @@ export function toPem(label: string, der: Buffer): string {
   const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
-
-export function fromPem(label: string, pem: string): Buffer {
-  const m = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`).exec(pem);
-  if (!m) throw new Error(`not a PEM ${label}`);
-  return Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
-}
