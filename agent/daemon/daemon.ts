@@ -150,6 +150,7 @@ export class Daemon {
       parts.push(new MosquittoFilesPart({
         ledger: () => this.#ledger.ledger, dir: cfg.sync.mosquitto_dir, pidFile: cfg.sync.mosquitto_pid_file === '' ? undefined : cfg.sync.mosquitto_pid_file,
         secretFile: cfg.sync.broker_secret_file, operators: cfg.sync.broker_operators, nodeName: cfg.node.name, roles: cfg.node.roles,
+        onReloaded: () => this.#sync?.service?.announce(),
         log: this.#log.child({ part: 'mosquitto-files' }),
       }));
     }

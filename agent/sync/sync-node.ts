@@ -310,6 +310,14 @@ export class SyncNode {
     return this.publish(this.topics.direct(this.name, peer), payload);
   }
 
+  /**
+   * Publishes this node's presence now. Peers that could not read it before (a broker whose ACL just
+   * changed, parts/mosquitto-files.ts) see this node come online and reconcile with it.
+   */
+  announce(): void {
+    this.safely('announce', () => this.publishPresence(true));
+  }
+
   private publishPresence(force: boolean): void {
     if (!this.connected) return;
     this.source.refresh();

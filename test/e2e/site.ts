@@ -131,7 +131,9 @@ export class Site {
   async startMosquitto(): Promise<void> {
     const dir = join(this.work, 'mosquitto');
     await this.ok(['broker', 'mosquitto-config', '--out', dir, '--name', 'localhost', '--port', String(this.brokerPort), '--bind', '127.0.0.1',
-      '--pid-file', join(dir, 'mosquitto.pid')]);
+      '--pid-file', join(dir, 'mosquitto.pid'), '--operators', 'desk',
+      // Started as root (CI), Mosquitto would switch to its own user, which cannot read this test's files.
+      ...(process.getuid?.() === 0 ? ['--user', 'root'] : [])]);
     const { spawn } = await import('node:child_process');
     const proc = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.mosquitto = proc;

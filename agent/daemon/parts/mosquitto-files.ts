@@ -23,8 +23,17 @@ export interface MosquittoFilesOptions {
   /** This node's name and roles (node.name, node.roles). */
   nodeName: string;
   roles: readonly string[];
+  /**
+   * Called shortly after each reload. A node approved a moment ago was subscribed all along, but the old ACL
+   * kept this node's presence from it; announcing again lets it see this node and fetch its approval now
+   * rather than at the next presence refresh (30 s).
+   */
+  onReloaded?: () => void;
   log: Logger;
 }
+
+/** Mosquitto reads the files some time after SIGHUP; presence is announced after each of these delays. */
+const ANNOUNCE_AFTER_MS = [300, 1500] as const;
 
 export class MosquittoFilesPart implements Part {
   readonly name = 'mosquitto-files';
@@ -35,6 +44,7 @@ export class MosquittoFilesPart implements Part {
   #prev: ((evs: AppendedEvent[]) => void) | null = null;
   #queued = false;
   #lastError: string | undefined;
+  readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(o: MosquittoFilesOptions) {
     this.#o = o;
@@ -59,6 +69,8 @@ export class MosquittoFilesPart implements Part {
   }
 
   stop(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
     if (this.#ledger && this.#ledger.onAppend === this.#installed) this.#ledger.onAppend = this.#prev;
     this.#ledger = undefined;
   }
@@ -78,6 +90,19 @@ export class MosquittoFilesPart implements Part {
     return { ...a, users };
   }
 
+  #announceSoon(): void {
+    const cb = this.#o.onReloaded;
+    if (!cb) return;
+    for (const ms of ANNOUNCE_AFTER_MS) {
+      const t = setTimeout(() => {
+        this.#timers.delete(t);
+        try { cb(); } catch (err) { this.#o.log.warn({ err }, `mosquitto: announcing after the reload failed: ${errText(err)}`); }
+      }, ms);
+      t.unref();
+      this.#timers.add(t);
+    }
+  }
+
   #refresh(first: boolean): void {
     const ledger = this.#ledger;
     if (!ledger) return;
@@ -91,6 +116,7 @@ export class MosquittoFilesPart implements Part {
       if (changed || first) {
         const pid = reloadMosquitto(this.#o.pidFile ?? pidFileOf(this.#o.dir));
         this.#o.log.info({ accounts: summary, pid }, 'mosquitto: password and ACL files rewritten from the ledger; sent SIGHUP');
+        if (!first) this.#announceSoon();
       }
       this.#lastError = undefined;
     } catch (err) {

@@ -32,6 +32,8 @@ export interface SyncService {
   status(): SyncStatus;
   /** Epoch ms of the last successful exchange with any peer, null when none yet (access max_offline_ms). */
   lastContact(): number | null;
+  /** Publishes this node's presence at once (after its broker's accounts changed). */
+  announce(): void;
 }
 
 export interface SyncContext {
@@ -98,6 +100,7 @@ export const ledgerSync: SyncFactory = (ctx) => {
       };
     },
     lastContact: () => node?.status().lastContactMs ?? null,
+    announce: () => node?.announce(),
   };
 };
 
