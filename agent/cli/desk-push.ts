@@ -52,6 +52,11 @@ export function isLinkError(e: unknown): e is DeskLinkError {
   return e instanceof Error && e.name === 'DeskLinkError' && typeof (e as { problem?: unknown }).problem === 'string';
 }
 
+/** The stable code an error report gives a link failure: SITE_AUTH, SITE_TLS_CA, SITE_UNREACHABLE ... */
+export function linkErrorCode(problem: string): string {
+  return `SITE_${problem.toUpperCase().replace(/-/g, '_')}`;
+}
+
 const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 export class DeskPush {

@@ -18,7 +18,8 @@ import { onlyFlags, str, UsageError, type Args } from './args.ts';
 import { readSecret } from './broker-cmds.ts';
 import { dataDir, ledgerState, openLedger } from './ledger-cmds.ts';
 import { secretFile } from './node-cmds.ts';
-import { isLinkError } from './desk-push.ts';
+import { CliError } from './cli-error.ts';
+import { isLinkError, linkErrorCode } from './desk-push.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
 import { checkCaPem, linkPath, readSiteLink, removeSiteLink, writeSiteLink } from './site-link.ts';
@@ -120,8 +121,8 @@ async function cmdConnect(a: Args, out: Output): Promise<number> {
         peers = probe.onlinePeers();
       } catch (e) {
         if (isLinkError(e)) {
-          process.stderr.write(`gdo: ${e.message}; nothing recorded${e.problem === 'unreachable' || e.problem === 'timeout' ? ' (--offline records it without trying)' : ''}\n`);
-          return 1;
+          // Through main's error report, so --json gets one JSON document too (exit 1).
+          throw new CliError(linkErrorCode(e.problem), `${e.message}; nothing recorded${e.problem === 'unreachable' || e.problem === 'timeout' ? ' (--offline records it without trying)' : ''}`, 1);
         }
         throw e;
       } finally {

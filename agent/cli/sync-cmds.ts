@@ -4,7 +4,8 @@
 import type { Ledger } from '../ledger/ledger.ts';
 import type { DeskLink } from '../sync/desk-link.ts';
 import { onlyFlags, UsageError, type Args } from './args.ts';
-import { deskLinkFor, isLinkError } from './desk-push.ts';
+import { CliError } from './cli-error.ts';
+import { deskLinkFor, isLinkError, linkErrorCode } from './desk-push.ts';
 import { dataDir, ledgerState, openLedger } from './ledger-cmds.ts';
 import type { Output } from './output.ts';
 import type { Command } from './registry.ts';
@@ -71,8 +72,7 @@ async function cmdSync(a: Args, out: Output): Promise<number> {
       r = await reconcileOnce(link, l, site, ms);
     } catch (e) {
       if (!isLinkError(e)) throw e;
-      process.stderr.write(`gdo: ${e.message}\n`);
-      return 1;
+      throw new CliError(linkErrorCode(e.problem), e.message, 1);
     }
     out.result(r, () => describe(r));
     if (!watch) return r.confirmed ? 0 : 1;

@@ -46,8 +46,8 @@ export class AdminDesk {
     this.#brokerSecret = brokerSecret;
   }
 
-  /** `gdo init --name SITE` in `dir`: operator key (passphrase-protected), site secret, broker secret, site CA, genesis. */
-  static init(dir: string): AdminDesk {
+  /** `gdo init --name SITE --tz TZ` in `dir`: operator key (passphrase-protected), site secret, broker secret, site CA, genesis. */
+  static init(dir: string, tz: string): AdminDesk {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pair = generateKeyPair();
     writeKeyFile(join(dir, 'operator.key'), pair, DEMO_PASSPHRASE);
@@ -57,7 +57,7 @@ export class AdminDesk {
     createSiteCa(dir, SITE_NAME);
     const ledger = Ledger.open({ path: join(dir, 'ledger.db'), dapps: allDapps });
     const signer = new Signer(pair);
-    const { result } = ledger.append(signer, 'org', 'genesis', { name: SITE_NAME, admins: [{ key: pair.publicKey.toString('hex'), name: ADMIN_NAME }] });
+    const { result } = ledger.append(signer, 'org', 'genesis', { name: SITE_NAME, admins: [{ key: pair.publicKey.toString('hex'), name: ADMIN_NAME }], tz });
     if (result.status !== 'accepted') throw new Error(`genesis refused: ${result.code ?? result.status} ${result.message ?? ''}`);
     return new AdminDesk(dir, ledger, signer, secret, brokerSecret);
   }

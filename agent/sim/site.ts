@@ -79,7 +79,7 @@ export class SimSite {
     const d = this.display;
     const zone = siteZone(new Date());
     this.tz = zone.tz;
-    const desk = AdminDesk.init(join(this.dir, DESK));
+    const desk = AdminDesk.init(join(this.dir, DESK), zone.tz);
     this.#desk = desk;
     d.event(DESK, `gdo init: operator key, site secret, genesis ${desk.org.slice(0, 8)}`, 'dim');
     const seeded = desk.seed(this.cards, zone.tz);

@@ -109,7 +109,12 @@ describe('the staff desk as a peer of the site', () => {
     assert.equal((await site.badge(ALICE_UID)).allow, false);
     const down = await site.cli(['sync', '--wait', '1']);
     assert.equal(down.code, 1);
-    assert.match(down.stderr, /^gdo: (cannot reach|no answer from) the site's broker/m);
+    assert.match(down.stderr, /^gdo: SITE_(UNREACHABLE|TIMEOUT): (cannot reach|no answer from) the site's broker/m);
+    const downJson = await site.cli(['sync', '--wait', '1', '--json']);
+    assert.equal(downJson.code, 1, 'the same exit code with --json');
+    const doc = JSON.parse(downJson.stdout) as { error: { code: string; message: string }; exit: number };
+    assert.match(doc.error.code, /^SITE_(UNREACHABLE|TIMEOUT)$/);
+    assert.equal(doc.exit, 1);
 
     await site.startHub();
     let rep: { confirmed: boolean; sent: number; others: Array<{ peer: string; sent: number }> } | undefined;

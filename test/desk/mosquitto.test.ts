@@ -48,7 +48,7 @@ it('a desk on a plain-loopback Mosquitto: connect, a change pushed live and conf
     writeFileSync(wrong, 'nope\n', { mode: 0o600 });
     const refused = await gdo(['site', 'connect', '--broker', url, '--name', 'office', '--password-file', wrong, '--data', desk]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^gdo: the site's broker at mqtt:\/\/127\.0\.0\.1:\d+ (refused the password of operator 'office'|does not let operator 'office' in).*; nothing recorded$/m);
+    assert.match(refused.stderr, /^gdo: SITE_(AUTH|NOT_AUTHORISED): the site's broker at mqtt:\/\/127\.0\.0\.1:\d+ (refused the password of operator 'office'|does not let operator 'office' in).*; nothing recorded$/m);
 
     const c = await gdo(['site', 'connect', '--broker', url, '--name', 'office', '--json', '--data', desk]);
     const connected = JSON.parse(ok(c, 'site connect').stdout) as { peers_online: string[]; password_from: string };
