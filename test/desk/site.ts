@@ -6,9 +6,10 @@
 // the hub's broker on plain loopback TCP.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { spawnAgent, tempDir, type AgentProcess } from '../daemon/helpers.ts';
+import { freePort } from '../helpers/free-port.ts';
+export { freePort };
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const PASSPHRASE = 'correct horse battery';
@@ -49,17 +50,6 @@ export function gdo(args: string[], o: { entry?: Entry; env?: NodeJS.ProcessEnv;
 export function ok(r: Run, what: string): Run {
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}:\n${r.stderr}${r.stdout}`);
   return r;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -4,12 +4,12 @@
 // each node provisioned with `gdo provision --target ROOT --config EXAMPLE`, first boot run, its agent started,
 // and approved from the desk over the site's broker. The door reaches the broker through a relay the test can cut.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { simReader, type SimReader } from '../daemon/helpers.ts';
 import { startTcpCut, type TcpCut } from '../sync/tcp-cut.ts';
 import { NodeAgent } from './agent.ts';
 import { gdoAsync, type Installed } from './installed.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 const EXAMPLES = new URL('../../provisioning/examples/', import.meta.url).pathname;
 export const PASSPHRASE = 'a long site passphrase';
@@ -17,15 +17,6 @@ export const PASSPHRASE = 'a long site passphrase';
 export const DOOR_MAX_OFFLINE_MS = 25_000;
 
 export type BrokerKind = 'embedded' | 'mosquitto';
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const a = s.address();
-  const port = typeof a === 'object' && a ? a.port : 0;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 export interface Run { code: number | null; stdout: string; stderr: string; ms: number }
 

@@ -4,9 +4,10 @@
 // failed test never leaves one running.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePort } from './free-port.ts';
 
 export interface MosquittoOptions {
   /** Port to listen on (127.0.0.1); default: a free one. */
@@ -61,18 +62,6 @@ export function findMosquitto(): string {
     }
   }
   throw new Error('mosquitto broker not found in PATH, /usr/sbin or /usr/local/sbin: install it with `apt-get install mosquitto` (CI installs it)');
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function writeConfig(dir: string, port: number, opts: MosquittoOptions): string {

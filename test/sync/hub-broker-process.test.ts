@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { act } from '../../agent/access/staff.ts';
@@ -24,6 +23,7 @@ import { signerFor } from '../ledger/helpers.ts';
 import { closeClient as close, collectUntil } from './helpers.ts';
 import { newCa, verifyAs, writeBrokerTls } from '../tls/helpers.ts';
 import type { SiteCa } from '../../agent/enrol/site-ca.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 const REFUSED = /Not authorized|Bad username|refused|password/i;
 const keyOf = (name: string): string => signerFor(name).publicKey.toString('hex');
@@ -61,15 +61,6 @@ function dropped(c: mqtt.MqttClient): Promise<void> {
     const t = setTimeout(() => reject(new Error('the broker did not drop the client')), 10_000);
     c.once('close', () => { clearTimeout(t); resolve(); });
   });
-}
-
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 void test('hub agent with the embedded broker: wrong password, revoked node and foreign topics refused; enrolled node in; a revocation by sync cuts it off', { timeout: 90_000 }, async () => {

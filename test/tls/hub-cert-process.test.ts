@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { act } from '../../agent/access/staff.ts';
@@ -17,14 +17,7 @@ import { derivePassword } from '../../agent/sync/broker-auth.ts';
 import { spawnAgent, tempDir, writeJson } from '../daemon/helpers.ts';
 import { signerFor } from '../ledger/helpers.ts';
 import { newCa, verifyAs } from './helpers.ts';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort } from '../helpers/free-port.ts';
 
 const refusedTcp = (port: number): Promise<boolean> => new Promise((resolve) => {
   const s = connect({ host: '127.0.0.1', port });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect, createServer } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { act } from '../../agent/access/staff.ts';
@@ -21,17 +21,10 @@ import { findMosquitto } from '../helpers/mosquitto.ts';
 import { spawnAgent, writeJson, type AgentProcess } from '../daemon/helpers.ts';
 import { foundOrg, gdoCli, signerFor, tempDir } from '../enrol/helpers.ts';
 import { newCa, verifyAs } from './helpers.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 const keyOf = (name: string): string => signerFor(name).publicKey.toString('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function listening(port: number, child: ChildProcess, log: () => string): Promise<void> {
   for (let i = 0; i < 300; i++) {
