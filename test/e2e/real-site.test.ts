@@ -31,7 +31,7 @@ before(async () => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 /** Presents a card at a node's reader until the node logs a decision for it, then takes it away. */
-async function badge(site: Site, node: string, who: keyof typeof CARDS): Promise<Decision> {
+async function badge(site: Site, node: string, who: keyof typeof CARDS): Promise<Decision & { seenAt: number }> {
   const n = site.node(node);
   const reader = site.readers.get(node)!;
   const from = n.logs.length;
@@ -42,9 +42,10 @@ async function badge(site: Site, node: string, who: keyof typeof CARDS): Promise
   } finally {
     reader.sim.remove();
   }
+  const seenAt = Date.now();
   // The reader must see the field empty before the next card counts as a new tap.
   await new Promise((r) => setTimeout(r, 600));
-  return d!;
+  return { ...d!, seenAt };
 }
 
 async function stateHashes(site: Site): Promise<Record<string, string>> {
@@ -88,12 +89,12 @@ function runSite(kind: BrokerKind): void {
       assert.equal(d!.resource, 'door:front');
 
       const cmd = await site.ok(['member', 'suspend', 'alice', '--reason', 'dues'], { sign: true });
-      const signedAt = Date.now();
-      assert.match(cmd.stderr, /hub/i, 'the command says the hub has the change');
+      const returnedAt = Date.now();
+      assert.match(cmd.stderr, /^gdo: hub has it/m, 'the command says the hub has the change');
       const denied = await badge(site, 'front-door', 'alice');
-      const inForceMs = Date.now() - signedAt;
-      assert.equal(denied.allow, false, `alice denied after the suspension (got ${JSON.stringify(denied)})`);
-      assert.ok(inForceMs <= 2_000 + 600, `the suspension was in force at the door ${inForceMs} ms after the command (goal 2 s)`);
+      assert.equal(denied.allow, false, `alice denied at the first tap after the command returned (got ${JSON.stringify(denied)})`);
+      // Not the 60 s anti-entropy: the desk's live publication reached the door (npm run bench -- desk measures it).
+      assert.ok(denied.seenAt - returnedAt <= 2_000, `the suspension was in force at the door ${denied.seenAt - returnedAt} ms after the command returned (goal 2 s)`);
     });
 
     it('lets a certified member run the laser and keeps an uncertified one off', async () => {
