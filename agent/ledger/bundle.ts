@@ -61,10 +61,15 @@ export async function importBundle(ledger: Ledger, file: Buffer): Promise<Import
     throw new LedgerError('WRONG_ORG', `bundle is for org ${org.toString('hex').slice(0, 12)}, this ledger is ${ledger.orgId.toString('hex').slice(0, 12)}`);
   }
   const results = await ledger.ingestAsync(events, { atomic: true });
+  const given = results.filter(Boolean).length; // filter skips holes in a sparse array; .some would too
+  if (given !== events.length) throw new Error(`the ledger gave ${given} results for ${events.length} bundle events`);
   const firstBad = results.findIndex((r) => r.status === 'rejected');
   if (firstBad >= 0) {
+    // The event's own code (BAD_SIGNATURE, FROM_FUTURE ...), as a peer would be told; BAD_BUNDLE
+    // stays for a file that is not a well-formed bundle (docs/ledger-format.md, "Bundles").
     const r = results[firstBad]!;
-    throw new LedgerError('BAD_BUNDLE', `event ${firstBad + 1} of ${events.length} rejected (${r.code}: ${r.message}); nothing was imported`);
+    const id = r.id === undefined ? '' : ` (${r.id.slice(0, 12)})`;
+    throw new LedgerError(r.code ?? 'BAD_BUNDLE', `event ${firstBad + 1} of ${events.length}${id} rejected: ${r.message ?? r.code ?? 'no reason given'}; nothing was imported`);
   }
   const n = (s: IngestResult['status']): number => results.filter((r) => r.status === s).length;
   return { accepted: n('accepted'), duplicate: n('duplicate'), pending: n('pending'), results };

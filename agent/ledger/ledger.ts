@@ -347,7 +347,8 @@ export class Ledger {
   }
 
   private commitNow(ready: Prepared[], out: IngestResult[], atomic: boolean): void {
-    if (atomic && out.some((r) => r?.status === 'rejected')) return;
+    // An atomic batch with an event already rejected still runs, to be rolled back: every input
+    // then has the result this ledger gives it (callers read them all, and name the first refusal).
     const appended: SignedEvent[] = [];
     const run = this.store.db.transaction(() => {
       // Under the write lock: whatever another connection committed is in memory before we build on it.
