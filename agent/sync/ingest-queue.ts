@@ -2,7 +2,8 @@
 // Ledger.ingestAsync, with a pause between chunks, so a door's decisions on the same process are
 // never held up (issue 5: "sync decisions never stall the door"). The agent's ledger ingests in
 // its writer thread; a ledger without one (tools, tests) commits each chunk on this thread, which
-// is why chunks are small there. The queue is bounded in bytes.
+// is why chunks are small there. The queue is bounded in bytes and in events: each event costs a
+// ledger lookup and a result whatever its size (docs/sync-protocol.md 7).
 import type { IngestResult, Ledger } from '../ledger/ledger.ts';
 import { decodeEvent, depsOf, hex } from '../ledger/event.ts';
 import { nextTurn } from './next-turn.ts';
@@ -23,6 +24,8 @@ export interface IngestQueueOptions {
   mergeChunk?: number;
   /** Bytes queued at most (default 64 MiB); pushes beyond are refused (reconciliation fetches them later). */
   maxQueuedBytes?: number;
+  /** Events queued at most (default 65,536); pushes beyond are refused like those beyond the bytes. */
+  maxQueuedEvents?: number;
   pause?: () => Promise<void>;
   /**
    * Called right after each chunk's ingest resolves, before anything else runs (in particular
@@ -37,11 +40,13 @@ interface Job { peer: string; raws: Buffer[]; bytes: number; merging: boolean }
 export class IngestQueue {
   private readonly jobs: Job[] = [];
   private queued = 0;
+  private queuedItems = 0;
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly chunk: number;
   private readonly mergeChunk: number;
   private readonly maxQueued: number;
+  private readonly maxQueuedItems: number;
   private readonly pause: () => Promise<void>;
   private idleWaiters: Array<() => void> = [];
 
@@ -49,19 +54,22 @@ export class IngestQueue {
     this.chunk = opts.chunk ?? (ledger.ingestsInThread ? 256 : 16);
     this.mergeChunk = Math.max(this.chunk, opts.mergeChunk ?? 1024);
     this.maxQueued = opts.maxQueuedBytes ?? 64 * 1024 * 1024;
+    this.maxQueuedItems = opts.maxQueuedEvents ?? 65_536;
     this.pause = opts.pause ?? nextTurn;
   }
 
   get queuedBytes(): number { return this.queued; }
+  get queuedEvents(): number { return this.queuedItems; }
   get busy(): boolean { return this.running !== null || this.jobs.length > 0; }
 
   /** Queues events from a peer; false when the queue is full or stopped (nothing queued). */
   push(peer: string, raws: Buffer[]): boolean {
     if (this.stopped || raws.length === 0) return raws.length === 0;
     const bytes = raws.reduce((n, r) => n + r.length, 0);
-    if (this.queued + bytes > this.maxQueued) return false;
+    if (this.queued + bytes > this.maxQueued || this.queuedItems + raws.length > this.maxQueuedItems) return false;
     this.jobs.push({ peer, raws, bytes, merging: this.concurrent(raws[0]!) });
     this.queued += bytes;
+    this.queuedItems += raws.length;
     this.running ??= this.drain();
     return true;
   }
@@ -77,6 +85,7 @@ export class IngestQueue {
     this.stopped = true;
     this.jobs.length = 0;
     this.queued = 0;
+    this.queuedItems = 0;
     await this.running;
     this.wake();
   }
@@ -117,10 +126,12 @@ export class IngestQueue {
           const results = await this.ledger.ingestAsync(raws, { durable: false });
           if (this.ledger.stats.merges > merges) job.merging = true;
           this.queued -= bytes;
+          this.queuedItems -= raws.length;
           // Synchronously, before the next await: see onResult.
           this.opts.onResult(job.peer, raws, results);
         } catch (e) {
           this.queued -= bytes;
+          this.queuedItems -= raws.length;
           this.opts.onError(e);
         }
         await this.pause();

@@ -16,6 +16,21 @@ export type NackCodeValue = (typeof NackCode)[keyof typeof NackCode];
 /** EVENTS flag: more messages of the same batch follow (sync-protocol.md 3.1). */
 export const EVENTS_MORE = 0x01;
 
+/**
+ * The shortest event encoding there is (docs/ledger-format.md, "Event fields"): version 1, org 32,
+ * author 32, seq 4, prev 32, parent count 1, hlc 8, a dapp and a type of one character each with
+ * their length bytes (2 + 2), the body length 4 and a body of at least one byte, the signature 64.
+ * An EVENTS message may not carry anything shorter, so its item count is bounded by its size
+ * (sync-protocol.md 7): a zero-length "event" per byte is refused at the decoder, not queued.
+ */
+export const MIN_EVENT_BYTES = 1 + 32 + 32 + 4 + 32 + 1 + 8 + 2 + 2 + 4 + 1 + 64;
+/** Largest event encoding (docs/ledger-format.md): a longer item is refused at the decoder too. */
+export const MAX_EVENT_ITEM_BYTES = 65_536;
+/** Events in one EVENTS message at most (sync-protocol.md 7); packEvents cuts batches here too. */
+export const MAX_EVENTS_PER_MESSAGE = 4096;
+/** Fetch ids in one REQUEST, and need indexes in one RESPONSE, at most (sync-protocol.md 7). */
+export const MAX_IDS_PER_MESSAGE = 16_384;
+
 export type SyncMessage =
   | { type: 'events'; session: number; more: boolean; events: Buffer[] }
   | { type: 'request'; session: number; frame: Buffer | null; fetch: Buffer[] }
@@ -56,7 +71,7 @@ export function* packEvents(session: number, events: readonly Buffer[], maxBytes
   let size = 16;
   for (const e of events) {
     const add = e.length + encodeVarint(e.length).length;
-    if (batch.length > 0 && size + add > maxBytes) {
+    if (batch.length > 0 && (size + add > maxBytes || batch.length >= MAX_EVENTS_PER_MESSAGE)) {
       groups.push(batch);
       batch = [];
       size = 16;
@@ -133,10 +148,16 @@ export function decodeMessage(buf: Buffer): SyncMessage {
       const flags = c.u8('events flags');
       if ((flags & ~EVENTS_MORE) !== 0) throw new SyncMessageError(`unknown events flags 0x${flags.toString(16)}`);
       const n = c.varint('event count');
-      // Each event needs at least a length byte: a count above the bytes left is a lie.
-      if (n > c.left()) throw new SyncMessageError(`event count ${n} exceeds the ${c.left()} bytes left`);
+      if (n > MAX_EVENTS_PER_MESSAGE) throw new SyncMessageError(`event count ${n}, at most ${MAX_EVENTS_PER_MESSAGE} per message`);
+      // Each event needs a length byte and MIN_EVENT_BYTES: a count above what the bytes left can hold is a lie.
+      if (n * (MIN_EVENT_BYTES + 1) > c.left()) throw new SyncMessageError(`event count ${n} exceeds what the ${c.left()} bytes left can hold (${MIN_EVENT_BYTES} bytes per event at least)`);
       const events: Buffer[] = [];
-      for (let i = 0; i < n; i++) events.push(c.bytes(c.varint(`event ${i} length`), `event ${i}`));
+      for (let i = 0; i < n; i++) {
+        const len = c.varint(`event ${i} length`);
+        if (len < MIN_EVENT_BYTES) throw new SyncMessageError(`event ${i} of ${len} bytes is shorter than the ${MIN_EVENT_BYTES} bytes of the smallest event`);
+        if (len > MAX_EVENT_ITEM_BYTES) throw new SyncMessageError(`event ${i} of ${len} bytes, at most ${MAX_EVENT_ITEM_BYTES}`);
+        events.push(c.bytes(len, `event ${i}`));
+      }
       msg = { type: 'events', session, more: flags === EVENTS_MORE, events };
       break;
     }
@@ -146,6 +167,7 @@ export function decodeMessage(buf: Buffer): SyncMessage {
       const prefixLen = c.u8('fetch prefix length');
       if (prefixLen < MIN_FETCH_PREFIX || prefixLen > 32) throw new SyncMessageError(`fetch prefix length must be ${MIN_FETCH_PREFIX}..32, got ${prefixLen}`);
       const n = c.varint('fetch count');
+      if (n > MAX_IDS_PER_MESSAGE) throw new SyncMessageError(`fetch count ${n}, at most ${MAX_IDS_PER_MESSAGE} per request`);
       if (n * prefixLen > c.left()) throw new SyncMessageError(`fetch count ${n} x ${prefixLen} bytes exceeds the ${c.left()} bytes left`);
       const fetch: Buffer[] = [];
       for (let i = 0; i < n; i++) fetch.push(c.bytes(prefixLen, `fetch ${i}`));
@@ -156,6 +178,7 @@ export function decodeMessage(buf: Buffer): SyncMessage {
       const frameLen = c.varint('frame length');
       const frame = c.bytes(frameLen, 'frame');
       const n = c.varint('need index count');
+      if (n > MAX_IDS_PER_MESSAGE) throw new SyncMessageError(`need index count ${n}, at most ${MAX_IDS_PER_MESSAGE} per response`);
       if (n > c.left()) throw new SyncMessageError(`need index count ${n} exceeds the ${c.left()} bytes left`);
       const needIndexes: number[] = [];
       let prev = -1;

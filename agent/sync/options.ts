@@ -1,6 +1,7 @@
 // SyncNode's options, limits and status shapes (docs/sync-protocol.md 7 lists the limits).
 import type { Ledger } from '../ledger/ledger.ts';
 import { DEFAULT_PEER_LIMITS, type PeerLimits } from './rate-limit.ts';
+import { MAX_IDS_PER_MESSAGE } from './messages.ts';
 
 /** The pino subset sync logs through: (object, message). */
 export interface SyncLogger {
@@ -42,6 +43,10 @@ export interface SyncLimits {
   ingestChunk: number;
   /** Bytes of received events waiting for ingest. Default 64 MiB. */
   maxQueuedBytes: number;
+  /** Received events waiting for ingest, whatever their size. Default 65,536. */
+  maxQueuedEvents: number;
+  /** Event bytes answered per REQUEST; beyond, the answer is cut with a Busy NACK. Default 8 MiB. */
+  maxAnswerBytes: number;
   /** Requests from one peer waiting to be served. Default 4. */
   maxQueuedRequests: number;
   peer: PeerLimits;
@@ -57,6 +62,8 @@ export const DEFAULT_LIMITS: SyncLimits = {
   settleFrameMax: 16_384,
   ingestChunk: 16,
   maxQueuedBytes: 64 * 1024 * 1024,
+  maxQueuedEvents: 65_536,
+  maxAnswerBytes: 8 * 1024 * 1024,
   maxQueuedRequests: 4,
   peer: DEFAULT_PEER_LIMITS,
 };
@@ -140,6 +147,8 @@ export function resolveLimits(l: SyncNodeOptions['limits'] = {}): SyncLimits {
     if (typeof v !== 'number' || !(v > 0)) throw new RangeError(`sync limits.peer.${k} must be a positive number, got ${String(v)}`);
   }
   if (out.maxEventsMessageBytes > out.maxMessageBytes) throw new RangeError('sync limits.maxEventsMessageBytes must not exceed maxMessageBytes');
+  if (out.maxFetch > MAX_IDS_PER_MESSAGE) throw new RangeError(`sync limits.maxFetch must not exceed ${MAX_IDS_PER_MESSAGE}, the ids a REQUEST may carry`);
+  if (out.settleFrameMax > MAX_IDS_PER_MESSAGE) throw new RangeError(`sync limits.settleFrameMax must not exceed ${MAX_IDS_PER_MESSAGE}, the need indexes a RESPONSE may carry`);
   if (out.frameSizeLimit + 1024 > out.maxMessageBytes) throw new RangeError('sync limits.frameSizeLimit must leave room within maxMessageBytes');
   return out;
 }

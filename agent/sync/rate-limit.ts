@@ -11,6 +11,9 @@ export interface PeerLimits {
   /** Requests (reconciliation frames and fetches) served per second. */
   requestsPerSec: number;
   requestBurst: number;
+  /** Event bytes answered to one peer per second, and at most in a burst (sync-protocol.md 7). */
+  answerBytesPerSec: number;
+  answerByteBurst: number;
   /** Strikes that mute a peer; one strike decays every `strikeDecayMs`. */
   strikeLimit: number;
   strikeDecayMs: number;
@@ -26,6 +29,8 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   byteBurst: 32 * 1024 * 1024,
   requestsPerSec: 20,
   requestBurst: 60,
+  answerBytesPerSec: 1024 * 1024,
+  answerByteBurst: 8 * 1024 * 1024,
   strikeLimit: 20,
   strikeDecayMs: 3000,
   muteMs: 60_000,
@@ -52,6 +57,7 @@ interface PeerState {
   messages: Bucket;
   bytes: Bucket;
   requests: Bucket;
+  answers: Bucket;
   strikes: number;
   strikeAt: number;
   mutedUntil: number;
@@ -77,6 +83,12 @@ export class PeerGuard {
   admitRequest(peer: string): boolean {
     const t = this.now();
     return this.state(peer, t).requests.take(1, t);
+  }
+
+  /** Whether `bytes` more may be answered to `peer` now (taken from its answer bucket if so). */
+  takeAnswer(peer: string, bytes: number): boolean {
+    const t = this.now();
+    return this.state(peer, t).answers.take(bytes, t);
   }
 
   /** Records a bad payload; returns true when this strike mutes the peer. */
@@ -115,6 +127,7 @@ export class PeerGuard {
       messages: new Bucket(l.messagesPerSec, l.messageBurst, t),
       bytes: new Bucket(l.bytesPerSec, l.byteBurst, t),
       requests: new Bucket(l.requestsPerSec, l.requestBurst, t),
+      answers: new Bucket(l.answerBytesPerSec, l.answerByteBurst, t),
       strikes: 0,
       strikeAt: t,
       mutedUntil: 0,

@@ -115,6 +115,7 @@ export class SyncNode {
       // Unless set, the queue sizes chunks for the ledger (bigger with a writer thread).
       ...(opts.limits?.ingestChunk !== undefined && { chunk: this.limits.ingestChunk }),
       maxQueuedBytes: this.limits.maxQueuedBytes,
+      maxQueuedEvents: this.limits.maxQueuedEvents,
       onResult: (peer, _raws, results) => this.ingested(peer, results),
       onError: (e) => this.log.error({ err: String(e) }, 'sync: ledger ingest failed'),
     });
@@ -628,10 +629,13 @@ export class SyncNode {
         const out = await serveRequest({
           source: this.source, reader: this.reader, reconciler: this.rec, maxFetch: this.limits.maxFetch,
           maxEventsMessageBytes: this.limits.maxEventsMessageBytes,
+          maxAnswerBytes: this.limits.maxAnswerBytes,
+          takeAnswer: (bytes) => this.guard.takeAnswer(from, bytes),
           send: (payload) => this.sendTo(from, payload),
           stopped: () => this.state !== 'running',
         }, msg);
         this.counters.eventsSent += out.events;
+        if (out.cut) this.log.info({ peer: from, events: out.events }, 'sync: answer to a request cut at its byte budget');
         this.contact(from);
       } catch (e) {
         this.reject(from, (e as Error).message);

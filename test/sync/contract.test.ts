@@ -105,7 +105,7 @@ for (const kind of BROKER_KINDS) {
         forged[forged.length - 1]! ^= 0xff; // break the signature
         await pub(tp.events('evil'), Buffer.from('not a sync message'));
         await pub(tp.direct('evil', 'victim'), Buffer.from([1, 2, 0, 0, 0, 1, 50, 1, 2]));
-        await pub(tp.events('evil'), encodeEvents(0, [forged, Buffer.from('garbage event'), good.raw]));
+        await pub(tp.events('evil'), encodeEvents(0, [forged, Buffer.alloc(200, 'garbage event'), good.raw]));
         // Oversized: the embedded broker refuses it (and drops the sender), Mosquitto without
         // max_packet_size passes it on and the node rejects it unread. Sent from a throwaway client.
         const big = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0, ...brokerTls(broker.url) });

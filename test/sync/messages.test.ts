@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   NackCode, SyncMessageError, decodeMessage, decodePresence, encodeEvents, encodeNack, encodePresence, encodeRequest,
-  encodeResponse, packEvents,
+  encodeResponse, packEvents, MIN_EVENT_BYTES,
 } from '../../agent/sync/messages.ts';
 import { Topics, checkNodeName } from '../../agent/sync/topics.ts';
 import { sortByClock } from '../../agent/sync/event-order.ts';
@@ -15,7 +15,7 @@ import { prng } from '../helpers/prng.ts';
 const ORG = 'ab'.repeat(32);
 
 void test('each message type round-trips', () => {
-  const ev = [Buffer.from('one'), Buffer.alloc(0), Buffer.alloc(300, 7)];
+  const ev = [Buffer.alloc(MIN_EVENT_BYTES, 1), Buffer.alloc(MIN_EVENT_BYTES + 1, 2), Buffer.alloc(300, 7)];
   assert.deepEqual(decodeMessage(encodeEvents(7, ev)), { type: 'events', session: 7, more: false, events: ev });
   assert.deepEqual(decodeMessage(encodeEvents(7, ev, true)), { type: 'events', session: 7, more: true, events: ev });
   const ids = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
@@ -35,9 +35,9 @@ void test('bad payloads fail with SyncMessageError naming the problem', () => {
     [Buffer.from([2, 1, 0, 0, 0, 0, 0]), /version 2 not supported/],
     [Buffer.from([1, 9, 0, 0, 0, 0, 0]), /unknown message type 9/],
     [Buffer.from([1, 1, 0, 0, 0, 0, 0, 5, 1]), /event count 5 exceeds/],
-    [Buffer.from([1, 1, 0, 0, 0, 0, 0, 1, 4, 1]), /event 0: needs 4 bytes/],
+    [Buffer.concat([Buffer.from([1, 1, 0, 0, 0, 0, 0, 1, 0xfa, 0x01]), Buffer.alloc(200)]), /event 0: needs 250 bytes/],
     [Buffer.from([1, 1, 0, 0, 0, 0, 2, 0]), /unknown events flags 0x2/],
-    [Buffer.concat([encodeEvents(0, [Buffer.from('x')]), Buffer.from([0])]), /1 trailing bytes/],
+    [Buffer.concat([encodeEvents(0, [Buffer.alloc(MIN_EVENT_BYTES)]), Buffer.from([0])]), /1 trailing bytes/],
     [Buffer.from([1, 2, 0, 0, 0, 0, 0, 4, 0]), /prefix length must be 8..32, got 4/],
     [Buffer.from([1, 2, 0, 0, 0, 0, 0, 8, 100]), /fetch count 100 x 8 bytes exceeds/],
     [Buffer.from([1, 3, 0, 0, 0, 0, 0, 0x80]), /truncated varint/],
@@ -51,7 +51,7 @@ void test('bad payloads fail with SyncMessageError naming the problem', () => {
 void test('fuzz: truncated and mutated payloads never throw anything but SyncMessageError', () => {
   const rnd = prng(20251121);
   const valid = [
-    encodeEvents(1, [Buffer.alloc(40, 3), Buffer.alloc(3)]),
+    encodeEvents(1, [Buffer.alloc(400, 3), Buffer.alloc(MIN_EVENT_BYTES)]),
     encodeRequest(2, Buffer.alloc(30, 1), [Buffer.alloc(32, 5)]),
     encodeResponse(3, Buffer.alloc(10, 1), [1, 2, 9]),
     encodeNack(4, NackCode.Version, 'v'),
@@ -76,7 +76,7 @@ void test('fuzz: truncated and mutated payloads never throw anything but SyncMes
 });
 
 void test('packEvents cuts batches at the size limit and keeps order', () => {
-  const evs = Array.from({ length: 50 }, (_, i) => Buffer.alloc(100, i));
+  const evs = Array.from({ length: 50 }, (_, i) => Buffer.alloc(200, i));
   const packs = [...packEvents(9, evs, 1000)];
   assert.ok(packs.length > 1);
   for (const p of packs) assert.ok(p.length <= 1000, `${p.length}`);
