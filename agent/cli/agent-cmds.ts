@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { forceSafe, safeOutputsFromConfig } from '../controllers/safe-outputs.ts';
 import { ConfigError, EX_CONFIG, jsonSchema, loadConfig, rolesOf, type AgentConfig, type LogLevel } from '../daemon/config/index.ts';
+import { checkConfigFiles } from '../daemon/config/files.ts';
 import { renderConfigReference } from '../daemon/config/reference.ts';
 import { LOG_LEVELS } from '../daemon/config/sections/log.ts';
 import { openGpioBackend } from '../daemon/parts/gpio.ts';
@@ -19,10 +20,12 @@ function configFile(a: Args): string {
   return str(a, 'config', process.env['GDO_CONFIG'] ?? DEFAULT_CONFIG);
 }
 
-/** Loads the config or prints the one-line error; undefined means "exit 78". */
-function loadOrReport(file: string, out: Output): AgentConfig | undefined {
+/** Loads the config and checks the files it names, or prints the one-line error; undefined means "exit 78". */
+function loadOrReport(file: string, out: Output, files: 'check' | 'start'): AgentConfig | undefined {
   try {
-    return loadConfig(file);
+    const cfg = loadConfig(file);
+    checkConfigFiles(cfg, files);
+    return cfg;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     if (out.json) out.result({ ok: false, file, key: err.key, error: err.message }, () => '');
@@ -37,7 +40,7 @@ async function cmdAgent(a: Args, out: Output): Promise<number> {
   if (level !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(level)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${String(level)}`);
   }
-  const config = loadOrReport(configFile(a), out);
+  const config = loadOrReport(configFile(a), out, 'start');
   if (!config) return EX_CONFIG;
   // Loaded here, not at the top: the other commands must not pay for the daemon's modules.
   const { runAgent } = await import('../daemon/run.ts');
@@ -50,7 +53,7 @@ async function cmdConfig(sub: string | undefined, a: Args, out: Output): Promise
     case 'check': {
       onlyFlags(a, ['json', 'config']);
       const file = a.pos[0] ?? configFile(a);
-      const cfg = loadOrReport(file, out);
+      const cfg = loadOrReport(file, out, 'check');
       if (!cfg) return EX_CONFIG;
       const roles = rolesOf(cfg);
       out.result({ ok: true, file, config: cfg }, () => `${file}: ok (node ${cfg.node.name}${roles.length ? `, ${roles.join(' + ')}` : ''}; `
@@ -223,7 +226,8 @@ Runs the node daemon in the foreground (systemd: gdo-agent.service). JSON log li
 --config     the configuration (default $GDO_CONFIG or ${DEFAULT_CONFIG}); see gdo config reference
 --log-level  overrides log.level
 Exit codes: 0 stopped by SIGTERM/SIGINT, 1 failure or uncaught error (outputs forced safe first),
-78 invalid configuration (one line on stderr naming the key).`,
+78 invalid configuration (one line on stderr naming the key), a state_dir that does not exist, or a
+ledger or fake GPIO file that cannot be made.`,
     run: (_sub, a, out) => cmdAgent(a, out),
   },
   {
@@ -233,7 +237,9 @@ Exit codes: 0 stopped by SIGTERM/SIGINT, 1 failure or uncaught error (outputs fo
     help: `usage: gdo config check [FILE] [--json]   check FILE (default $GDO_CONFIG or ${DEFAULT_CONFIG})
        gdo config schema                  the JSON Schema of the configuration
        gdo config reference               the configuration reference as a Markdown table
-check prints the effective configuration (defaults filled in) with --json.
+check prints the effective configuration (defaults filled in) with --json. It also checks the files
+the configuration names on this machine: state_dir exists, the ledger and fake GPIO file can be made
+there, and the sync and broker files this node uses exist, are readable and (secrets) not open to others.
 Exit codes: 0 valid, 78 invalid (one line on stderr naming the key and what was expected).`,
     run: (sub, a, out) => cmdConfig(sub, a, out),
   },

@@ -54,7 +54,7 @@ describe('gdo agent: configuration errors', () => {
   }
 
   it('gdo config check agrees: 0 for a valid file, 78 for the same errors', () => {
-    const good = writeJson(join(t.dir, 'good.json'), { readers: [{ path: '/dev/null' }], doors: [{ id: 'front', pins: { strike: { line: 17 } } }] });
+    const good = writeJson(join(t.dir, 'good.json'), { state_dir: t.dir, readers: [{ path: '/dev/null' }], doors: [{ id: 'front', pins: { strike: { line: 17 } } }] });
     const ok = gdo(['config', 'check', good, '--json']);
     assert.equal(ok.code, 0, ok.stderr);
     const body = JSON.parse(ok.stdout) as { ok: boolean; config: { doors: { rex_unlock_ms: number }[] } };

@@ -2,7 +2,7 @@
 // its JSON log lines, its status endpoint, its fake GPIO state file, and a PN532 simulator on the far end
 // of a socat pseudo-terminal pair (the agent opens the near end with the real serial driver).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pn532Simulator } from '../../drivers/pn532/simulator.ts';
@@ -150,6 +150,7 @@ export function readGpio(file: string): FakeLines {
 
 /** A door node on fake GPIO: strike 17, door switch 24, REX 6 (active low), LED 22, buzzer 23. */
 export function doorConfig(dir: string, readerPath: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // as first boot leaves it: the agent refuses a state_dir that does not exist
   return {
     node: { name: 'front-door' },
     state_dir: dir,

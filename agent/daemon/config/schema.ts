@@ -82,14 +82,15 @@ export function validate(node: Node, value: unknown, path: string, opts: Validat
       const raw = value as Record<string, unknown>;
       const known = Object.keys(node.properties);
       for (const k of Object.keys(raw)) {
-        if (!(k in node.properties)) {
+        // Own keys only: `in` would take "constructor" or "toString" from Object.prototype for known keys.
+        if (!Object.hasOwn(node.properties, k)) {
           throw new ConfigError(join(path, k), `${join(path, k)} is not a known key (expected one of: ${known.join(', ')})`);
         }
       }
       const out: Record<string, unknown> = {};
       for (const [k, child] of Object.entries(node.properties)) {
         const p = join(path, k);
-        if (raw[k] === undefined) {
+        if (!Object.hasOwn(raw, k) || raw[k] === undefined) {
           if (node.required?.includes(k)) throw new ConfigError(p, `${p} is required: ${firstSentence(child.description)}`);
           if (fill && child.default !== undefined) out[k] = structuredClone(child.default);
           else if (fill && child.type === 'object' && !child.required) out[k] = validate(child, {}, p, opts);

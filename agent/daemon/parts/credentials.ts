@@ -11,7 +11,7 @@ export function readCredentials(sync: { username: string; password_file: string 
     try {
       out.password = readFileSync(sync.password_file, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      throw new Error(`cannot read the broker password file ${sync.password_file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      throw new Error(`sync.password_file: cannot read the broker password file ${sync.password_file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); first boot writes it (broker.pass, mode 0600)`);
     }
   }
   return Object.keys(out).length > 0 ? out : undefined;

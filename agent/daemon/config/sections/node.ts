@@ -3,7 +3,7 @@
 // (agent/enrol/node-keys.ts), made on the device and never copied.
 import { c, type Node } from '../schema.ts';
 
-export const stateDirSchema: Node = c.str('Directory for this node\'s state: node keys (node.key, node-kx.key), ledger, enrolment request, broker password. Relative paths in this file are relative to it.',
+export const stateDirSchema: Node = c.str('Directory for this node\'s state: node keys (node.key, node-kx.key), ledger, enrolment request, broker password. Relative paths in this file are relative to it. It must exist (first boot creates it): the agent and `gdo config check` refuse a missing one, a typo, rather than create it.',
   '/var/lib/gdo', { minLength: 1 });
 
 export const orgSchema: Node = c.str('The organisation\'s genesis id (64 hex characters), written by first boot; the agent refuses a ledger of another organisation. Empty: the organisation the ledger already holds.',
