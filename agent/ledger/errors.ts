@@ -16,6 +16,7 @@ export const REJECTION_CODES = [
   'INVALID_PARENT',   // depends on an event that was itself rejected
   'DAPP_ERROR',       // a dapp threw something other than a rejection
   'BAD_BUNDLE',       // a bundle file is truncated, tampered with or malformed
+  'PENDING_FULL',     // waits for unknown parents, and its unknown author has its share of the pending pool
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

@@ -15,6 +15,7 @@ import { runEvent } from './run-event.ts';
 import { formatStateHash, updateStateHash, type Val } from './state.ts';
 import { Store, type EventRow } from './store.ts';
 import { LedgerWriter } from './writer.ts';
+import { PendingPool, resolvePendingLimits, type PendingLimits } from './pending.ts';
 import { addStats, dappSignature, unpack, type IngestReply } from './writer-wire.ts';
 import type { Json } from './canonical-json.ts';
 
@@ -33,6 +34,8 @@ export interface IngestResult {
   kept?: boolean;
   /** Pending: the dependencies still missing. */
   missing?: string[];
+  /** Pending: older pending events dropped to make room for it (the pool was full). */
+  dropped?: number;
 }
 
 export interface IngestOptions {
@@ -50,7 +53,10 @@ export interface LedgerOptions extends OpenDbOptions {
   /** How far ahead of this node's clock an event may be dated (LEDGER.md lesson 5). */
   maxSkewMs?: number;
   now?: () => number;
+  /** Pending events in total at most (default 100,000); the same as pending.maxCount. */
   maxPending?: number;
+  /** Bounds of the pending pool (agent/ledger/pending.ts); maxPending, if given, sets maxCount. */
+  pending?: Partial<PendingLimits>;
   /** Events folded per merge window; bounds memory when a large batch is concurrent. */
   mergeChunk?: number;
   /**
@@ -81,7 +87,8 @@ export class Ledger {
   private org: Buffer | null;
   private readonly maxSkewMs: number;
   private readonly now: () => number;
-  private readonly maxPending: number;
+  private readonly pendingLimits: PendingLimits;
+  private readonly pool: PendingPool;
   private readonly mergeChunk: number;
   private readonly synchronous: 'FULL' | 'NORMAL' | 'OFF';
   private readonly checkpointer: Checkpointer | null;
@@ -106,7 +113,8 @@ export class Ledger {
     this.reg = new DappRegistry(opts.dapps);
     this.maxSkewMs = opts.maxSkewMs ?? 5 * 60_000;
     this.now = opts.now ?? Date.now;
-    this.maxPending = opts.maxPending ?? 100_000;
+    this.pendingLimits = resolvePendingLimits({ ...opts.pending, ...(opts.maxPending !== undefined && { maxCount: opts.maxPending }) });
+    this.pool = new PendingPool(this.store, this.pendingLimits, this.now);
     this.mergeChunk = opts.mergeChunk ?? 1024;
     this.synchronous = opts.synchronous ?? 'FULL';
     this.checkpointer = opts.checkpoint === 'worker' && opts.path !== ':memory:' && !opts.readonly
@@ -123,7 +131,7 @@ export class Ledger {
     this.reloadAll();
     this.writer = opts.writer === 'worker' && opts.path !== ':memory:' && !opts.readonly
       ? new LedgerWriter({
-        path: opts.path, synchronous: this.synchronous, maxSkewMs: this.maxSkewMs, maxPending: this.maxPending, mergeChunk: this.mergeChunk,
+        path: opts.path, synchronous: this.synchronous, maxSkewMs: this.maxSkewMs, pending: this.pendingLimits, mergeChunk: this.mergeChunk,
         orgId: opts.orgId ? hex(opts.orgId) : null, dapps: opts.writerDapps ?? null, names: dappSignature(opts.dapps),
       }, { ...(opts.writerIdleMs !== undefined && { idleMs: opts.writerIdleMs }), ...(opts.onWriterError && { onError: opts.onWriterError }) })
       : null;
@@ -372,6 +380,7 @@ export class Ledger {
   private appendVerified(batch: Prepared[], appended: SignedEvent[]): Map<string, IngestResult> {
     const results = new Map<string, IngestResult>();
     const cand = new Map<string, SignedEvent>();
+    this.pool.begin();
     for (const p of batch) cand.set(p.key, p.ev);
     // Pending events waiting for any of these come along (they were verified when parked).
     const queue = [...cand.keys()];
@@ -405,8 +414,9 @@ export class Ledger {
         if (missing.length === 0) continue;
         parked.add(k);
         changed = true;
-        this.park(ev, missing);
-        results.set(k, { status: 'pending', id: k, missing });
+        const out = this.pool.park(ev, missing);
+        if (out.parked) results.set(k, { status: 'pending', id: k, missing, ...(out.dropped > 0 && { dropped: out.dropped }) });
+        else results.set(k, { status: 'rejected', id: k, code: 'PENDING_FULL', message: out.message });
       }
     }
     const ready = [...cand].filter(([k]) => !parked.has(k)).map(([k, ev]) => ({ key: k, ev }));
@@ -497,18 +507,6 @@ export class Ledger {
     return null;
   }
 
-  private park(ev: SignedEvent, missing: string[]): void {
-    const n = this.pendingCount();
-    if (n >= this.maxPending) {
-      for (const r of this.store.s('pendingOldest').all(n - this.maxPending + 1) as Array<{ id: Buffer }>) {
-        this.store.s('pendingDel').run(r.id);
-        this.store.s('pendingMissingDel').run(r.id);
-      }
-    }
-    this.store.s('pendingAdd').run(ev.id, ev.raw, this.now());
-    for (const m of missing) this.store.s('pendingMissingAdd').run(Buffer.from(m, 'hex'), ev.id);
-  }
-
   private insertEvent(ev: SignedEvent, pos: number, softFail: string | null, lookup: (k: string) => Known | undefined): number {
     const aid = this.store.ensureAid(ev.author);
     const eid = Number(this.store.s('insert').run(ev.id, aid, ev.seq, ev.hlc.ms, ev.hlc.c, ev.dapp, ev.type, pos, softFail, ev.raw).lastInsertRowid);
@@ -521,8 +519,7 @@ export class Ledger {
     this.store.s('headAdd').run(eid);
     const key = hex(ev.id);
     this.headsCache.set(key, { eid, pos });
-    this.store.s('pendingDel').run(ev.id);
-    this.store.s('pendingMissingDel').run(ev.id);
+    this.pool.remove(ev);
     this.seen = maxHlc(this.seen, ev.hlc);
     return eid;
   }

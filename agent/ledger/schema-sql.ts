@@ -29,4 +29,11 @@ export const MIGRATIONS: string[] = [
   CREATE TABLE state (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE undo (eid INTEGER NOT NULL, n INTEGER NOT NULL, k TEXT NOT NULL, old TEXT, PRIMARY KEY (eid, n)) WITHOUT ROWID;
   `,
+  // 2: pending events by author (the key at bytes 34..65 of the encoding) and by age, for the
+  // pool's bounds (agent/ledger/pending.ts). Indexes only: a replica opened read-only at schema 1
+  // runs the same queries, unindexed.
+  `
+  CREATE INDEX pending_author ON pending(substr(raw, 34, 32));
+  CREATE INDEX pending_age ON pending(received_ms, id);
+  `,
 ];

@@ -54,7 +54,11 @@ export class Store {
       pendingMissingDel: p('DELETE FROM pending_missing WHERE id = ?'),
       pendingCount: p('SELECT count(*) AS n FROM pending'),
       pendingMissingAll: p('SELECT DISTINCT missing FROM pending_missing WHERE missing NOT IN (SELECT id FROM pending) LIMIT ?'),
-      pendingOldest: p('SELECT id FROM pending ORDER BY received_ms, id LIMIT ?'),
+      pendingOldest: p('SELECT id, length(raw) AS b FROM pending ORDER BY received_ms, id LIMIT ?'),
+      pendingExpired: p('SELECT id, length(raw) AS b FROM pending WHERE received_ms < ? ORDER BY received_ms, id LIMIT ?'),
+      // The author's key at bytes 34..65 of the encoding (agent/ledger/pending.ts AUTHOR_AT); indexed by migration 2.
+      pendingOfAuthor: p('SELECT count(*) AS n, coalesce(sum(length(raw)), 0) AS b FROM pending WHERE substr(raw, 34, 32) = ?'),
+      pendingTotals: p('SELECT count(*) AS n, coalesce(sum(length(raw)), 0) AS b FROM pending'),
       eqAdd: p('INSERT OR IGNORE INTO equivocations (aid, seq, a, b) VALUES (?, ?, ?, ?)'),
       eqAll: p('SELECT a2.key AS key, min(q.seq) AS seq FROM equivocations q JOIN authors a2 ON a2.aid = q.aid GROUP BY q.aid'),
       eqList: p('SELECT a2.key AS key, q.seq AS seq, q.a AS a, q.b AS b FROM equivocations q JOIN authors a2 ON a2.aid = q.aid ORDER BY q.aid, q.seq'),

@@ -3,12 +3,13 @@
 // thread one copy and a few slices instead of a thousand cloned objects.
 import type { Dapp } from './dapp.ts';
 import type { IngestResult } from './ledger.ts';
+import type { PendingLimits } from './pending.ts';
 
 export interface WriterInit {
   path: string;
   synchronous: 'FULL' | 'NORMAL' | 'OFF';
   maxSkewMs: number;
-  maxPending: number;
+  pending: PendingLimits;
   mergeChunk: number;
   orgId: string | null;
   /** The dapps module and export the thread loads; null: the agent's own set (agent/dapps.ts). */

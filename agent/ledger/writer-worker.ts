@@ -31,7 +31,7 @@ async function open(init: WriterInit): Promise<Ledger> {
     throw new Error(`writer thread runs dapps [${mine.join(', ')}], the ledger [${init.names.join(', ')}]`);
   }
   return Ledger.open({
-    path: init.path, dapps, synchronous: init.synchronous, maxSkewMs: init.maxSkewMs, maxPending: init.maxPending,
+    path: init.path, dapps, synchronous: init.synchronous, maxSkewMs: init.maxSkewMs, pending: init.pending,
     mergeChunk: init.mergeChunk, ...(init.orgId !== null && { orgId: Buffer.from(init.orgId, 'hex') }),
   });
 }

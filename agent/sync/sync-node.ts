@@ -29,7 +29,7 @@ import { nextTurn } from './next-turn.ts';
 export type { SessionOutcome } from './initiator.ts';
 
 /** Rejections that only a broken or hostile sender produces: they count as strikes. */
-const STRIKE_CODES: ReadonlySet<RejectionCode> = new Set(['TOO_LARGE', 'BAD_ENCODING', 'NOT_CANONICAL', 'BAD_SIGNATURE', 'WRONG_ORG']);
+const STRIKE_CODES: ReadonlySet<RejectionCode> = new Set(['TOO_LARGE', 'BAD_ENCODING', 'NOT_CANONICAL', 'BAD_SIGNATURE', 'WRONG_ORG', 'PENDING_FULL']);
 const ANCESTOR_RETRY_MS = 10_000;
 /** How long the first parts of a multi-message batch wait for the rest. */
 const BATCH_HOLD_MS = 5_000;
@@ -545,6 +545,8 @@ export class SyncNode {
         case 'pending':
           pending = true;
           good = true;
+          // It pushed older pending events out of a full pool: a flood by throw-away keys (4.4).
+          if (r.dropped) this.reject(peer, `pending pool full: ${r.dropped} older pending events dropped`);
           break;
         case 'rejected':
           this.counters.rejected++;

@@ -48,6 +48,8 @@ export class Peer {
     });
   }
 
+  /** The child's process id (its memory is read from /proc). */
+  get pid(): number { return this.child.pid!; }
   state(): Promise<PeerState> { return this.call<PeerState>('state'); }
   append(signer: string, dapp: string, type: string, body: unknown): Promise<{ status: string; id: string; code?: string }> {
     return this.call('append', { signer, dapp, type, body });
