@@ -11,6 +11,7 @@ import { matchSchedule, type Schedule } from '../../dapps/door/schedule.ts';
 import { certKey, machineKey, roleKey, type Cert, type Machine, type Role } from '../../dapps/machine/index.ts';
 import { memberKey, type Member } from '../../dapps/member/index.ts';
 import { badgeHash } from './badge-hash.ts';
+import { clockBehind } from './clock-evidence.ts';
 import { DEFAULT_POLICY, type AccessPolicy, type DegradedPolicy } from './policy.ts';
 import type { ReasonCode } from './reasons.ts';
 
@@ -119,11 +120,15 @@ export class AccessService {
 
     const staff = m.groups.some((g) => this.policy.staffGroups.includes(g));
     const roles = staff ? ['staff'] : [];
-    // A clock behind what the ledger has already seen is wrong (LEDGER.md lesson 5): schedules
-    // and expiries cannot be trusted against it.
-    const seen = l.latestHlc().ms;
-    if (at < seen - this.policy.clockToleranceMs) {
-      const r = degraded(this.policy.clock, staff, 'clock_wrong', `clock ${Math.round((seen - at) / 1000)} s behind the ledger`);
+    // A clock shown to be behind is wrong (LEDGER.md lesson 5): schedules and expiries cannot be
+    // trusted against it. The ledger's newest time is only the cheap first test; the evidence is this
+    // node's own earlier events or several keys' own clocks, never one key's (./clock-evidence.ts).
+    const tol = this.policy.clockToleranceMs;
+    const behind = at < l.latestHlc().ms - tol
+      ? clockBehind({ ledger: l, self: this.nodeKey, at, toleranceMs: tol, quorum: this.policy.clockQuorum }) : null;
+    if (behind) {
+      const whose = behind.source === 'own' ? "this node's own earlier events" : `the clocks of ${behind.keys} other key${behind.keys === 1 ? '' : 's'}`;
+      const r = degraded(this.policy.clock, staff, 'clock_wrong', `clock ${Math.round((behind.ahead - at) / 1000)} s behind ${whose}`);
       if (r) return { ...r, ...who, roles };
     }
     const contact = this.offlineSince ? this.offlineSince() : this.lastContact() ?? this.startedAt;

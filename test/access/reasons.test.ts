@@ -144,7 +144,9 @@ test('offline too long: staff only by default, deny_all and allow_known on reque
   assert.equal(check(site, 'alice', 'door:front', T0, site.service({ lastContact, policy: { maxOfflineMs: null } })).allow, true);
 }));
 
-test('a clock behind the latest time the ledger has seen is wrong: non-staff denied', withSite((site) => {
+test('a clock behind the own clocks of two other keys is wrong: non-staff denied', withSite((site) => {
+  // ada's clock set the site up at T0; the laser's says the same (agent/access/clock-evidence.ts).
+  site.ledger.append(site.nodes.laser, 'access', 'note', { resource: 'machine:laser', kind: 'rex' }, { now: T0 + 1_000 });
   const behind = T0 - H;
   assert.equal(check(site, 'alice', 'door:front', behind).reason, 'clock_wrong');
   assert.equal(check(site, 'bob', 'door:front', behind).allow, true);

@@ -43,7 +43,7 @@ describe('agent config: values', () => {
   it('defaults the access policy to agent/access\'s own defaults', () => {
     const a = parseConfig({}).access;
     assert.deepEqual(
-      { maxOfflineMs: a.max_offline_ms, offline: a.offline_policy, clockToleranceMs: a.clock_tolerance_ms, clock: a.clock_policy, staffGroups: a.staff_groups },
+      { maxOfflineMs: a.max_offline_ms, offline: a.offline_policy, clockToleranceMs: a.clock_tolerance_ms, clockQuorum: a.clock_quorum, clock: a.clock_policy, staffGroups: a.staff_groups },
       DEFAULT_POLICY);
   });
 

@@ -73,6 +73,7 @@ export interface AgentConfig {
     max_offline_ms: number | null;
     offline_policy: DegradedPolicy;
     clock_tolerance_ms: number;
+    clock_quorum: number;
     clock_policy: DegradedPolicy;
     staff_groups: string[];
   };
@@ -179,6 +180,11 @@ function crossCheck(cfg: AgentConfig): void {
   };
   unique(cfg.readers, 'readers');
   unique([...cfg.doors, ...cfg.machines], 'doors and machines');
+  // An event accepted up to max_skew_ms ahead must not, by itself, make this clock look behind
+  // (docs/access-model.md, "What shows a clock is wrong").
+  if (cfg.ledger.max_skew_ms > cfg.access.clock_tolerance_ms) {
+    throw new ConfigError('ledger.max_skew_ms', `ledger.max_skew_ms (${cfg.ledger.max_skew_ms}) must be at most access.clock_tolerance_ms (${cfg.access.clock_tolerance_ms}): an event dated that far ahead would make this node's own clock look behind`);
+  }
   const users = new Map<string, string>();
   const controllers = [
     ...cfg.doors.map((d, i) => ({ what: `doors[${i}]`, reader: d.reader })),

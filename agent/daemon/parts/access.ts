@@ -97,7 +97,7 @@ export const ledgerAccess: AccessFactory = (ctx) => {
     ledger, nodeKey, siteSecret: secret, offlineSince: ctx.offlineSince,
     policy: {
       maxOfflineMs: a.max_offline_ms, offline: a.offline_policy, clockToleranceMs: a.clock_tolerance_ms,
-      clock: a.clock_policy, staffGroups: a.staff_groups,
+      clockQuorum: a.clock_quorum, clock: a.clock_policy, staffGroups: a.staff_groups,
     },
   });
   let droppedSeen = 0;
