@@ -139,10 +139,16 @@ export function rulesFor(org: string, name: string, kind: BrokerUser['kind'], ro
   }
 }
 
-/** What a sync peer needs (docs/sync-protocol.md 2): write its own subtree, read presence, events and its mail. */
+/**
+ * What a sync peer needs (docs/sync-protocol.md 2): write its own presence, events and mail to peers, read
+ * presence, events and its mail. Only the topics the protocol has, not its whole subtree: every topic a
+ * node may write can hold a retained message on Mosquitto, which cannot refuse the retain flag per topic (6.7).
+ */
 function peerRules(root: string, name: string): AclRule[] {
   return [
-    { access: 'write', topic: `${root}/node/${name}/#` },
+    { access: 'write', topic: `${root}/node/${name}/status` },
+    { access: 'write', topic: `${root}/node/${name}/events` },
+    { access: 'write', topic: `${root}/node/${name}/to/+` },
     { access: 'read', topic: `${root}/node/+/status` },
     { access: 'read', topic: `${root}/node/+/events` },
     { access: 'read', topic: `${root}/node/+/to/${name}` },

@@ -83,7 +83,7 @@ void test('access model from the ledger: enrolled nodes, hub extras, revoked key
     const pw = formatPasswordFile(a);
     const acl = formatAclFile(a);
     assert.equal(formatPasswordFile(accessFromLedger(l, { secret: SECRET, enrolling: ['new-door'], operators: ['alice'] })), pw);
-    assert.match(acl, new RegExp(`user node-a\\ntopic write gdo/${org}/node/node-a/#\\n`));
+    assert.match(acl, new RegExp(`user node-a\\ntopic write gdo/${org}/node/node-a/status\\ntopic write gdo/${org}/node/node-a/events\\ntopic write gdo/${org}/node/node-a/to/\\+\\n`));
     assert.doesNotMatch(pw + acl, /old-door/);
     const back = accessFromFiles(org, pw, acl);
     assert.deepEqual(back.users.map((u) => [u.name, u.passwordHash, u.rules]), a.users.map((u) => [u.name, u.passwordHash, u.rules]));
