@@ -31,6 +31,8 @@ export type { SessionOutcome } from './initiator.ts';
 /** Rejections that only a broken or hostile sender produces: they count as strikes. */
 const STRIKE_CODES: ReadonlySet<RejectionCode> = new Set(['TOO_LARGE', 'BAD_ENCODING', 'NOT_CANONICAL', 'BAD_SIGNATURE', 'WRONG_ORG', 'PENDING_FULL']);
 const ANCESTOR_RETRY_MS = 10_000;
+/** After a peer cut its answer at its budget, reconcile with it again this much later. */
+const ANSWER_CUT_RETRY_MS = 1_000;
 /** How long the first parts of a multi-message batch wait for the rest. */
 const BATCH_HOLD_MS = 5_000;
 
@@ -448,7 +450,8 @@ export class SyncNode {
     }
     b.raws.push(...raws);
     b.bytes += raws.reduce((n, r) => n + r.length, 0);
-    if (!more || b.bytes > this.limits.maxQueuedBytes / 4) this.flushBatch(key);
+    // Bounded like the ingest queue, in events as well as bytes (docs/sync-protocol.md 7).
+    if (!more || b.bytes > this.limits.maxQueuedBytes / 4 || b.raws.length > this.limits.maxQueuedEvents / 4) this.flushBatch(key);
   }
 
   private flushBatch(key: string): void {
@@ -723,6 +726,9 @@ export class SyncNode {
       this.peer(peer).lastSessionMs = this.now();
       if (outcome.ok) this.log.debug({ ...outcome }, 'sync: reconciled');
       else this.log.info({ ...outcome }, 'sync: reconciliation ended early');
+      // The peer cut its answer at its byte budget (responder.ts): go on once its bucket has refilled
+      // a little, rather than at the next anti-entropy round.
+      if (!outcome.ok && outcome.error?.includes('answer cut') === true) this.later(ANSWER_CUT_RETRY_MS, () => this.enqueueSession(peer));
       const waiters = this.sessionWaiters.get(peer) ?? [];
       this.sessionWaiters.delete(peer);
       for (const w of waiters) w(outcome);
