@@ -269,7 +269,8 @@ export class DeskLink {
 
   /** Waits for what is being received to be ingested, says goodbye (offline presence) and disconnects. */
   async close(): Promise<void> {
-    if (this.#started) await this.#node.whenIdle().catch(() => undefined);
+    // What is in flight finishes first, but a link that keeps dropping cannot hold the command open.
+    if (this.#started) await Promise.race([this.#node.whenIdle().catch(() => undefined), new Promise((r) => setTimeout(r, 5000).unref())]);
     await this.#node.stop();
   }
 }

@@ -776,7 +776,11 @@ export class SyncNode {
         this.counters.published++;
       }
       this.connected = false;
-      await withTimeout(client.endAsync(false), 2000).catch(() => client.endAsync(true));
+      // A forced end can itself wait on a socket caught mid-reconnect (a broker that lets us in and then drops
+      // us): bounded too, and then the socket is destroyed, so stop() always returns and the process can exit.
+      await withTimeout(client.endAsync(false), 2000)
+        .catch(() => withTimeout(client.endAsync(true), 1000))
+        .catch(() => { client.stream?.destroy(); });
       client.removeAllListeners();
     }
     const w = this.connectWaiters;
