@@ -1,4 +1,4 @@
-// Architecture rules (see STYLE.md habit 10): hardware libraries stay in drivers/,
+// Architecture rules (see docs/design-notes.md habit 10): hardware libraries stay in drivers/,
 // the MQTT client stays in the sync layer, and promises are never left floating.
 import tseslint from 'typescript-eslint';
 

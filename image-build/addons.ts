@@ -1,6 +1,6 @@
 // arm64 builds of the native addons that have no arm64 prebuild in their npm tarball: better-sqlite3 and
 // epoll (onoff's). Cross-compiled with Debian's aarch64 toolchain against the pinned runtime's headers
-// (IMAGE.md: better-sqlite3 about 60 s, epoll 7 s), cached by versions. serialport needs no build: its
+// (docs/design-notes.md: better-sqlite3 about 60 s, epoll 7 s), cached by versions. serialport needs no build: its
 // tarball ships N-API prebuilds for linux-arm64, picked in node-modules.ts.
 //
 // Tests and offline builds can skip all of this with `addonsDir`: a directory laid out like the cache

@@ -1,5 +1,5 @@
 // buildImage: a Raspberry Pi OS base image in, a gdo node image out, without root, loop devices or mounts.
-// Steps and the reasons for them are in image-build/README.md; facts behind them in IMAGE.md.
+// Steps and the reasons for them are in image-build/README.md; facts behind them in docs/design-notes.md.
 import { dirname, join, resolve, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';

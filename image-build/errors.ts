@@ -1,5 +1,5 @@
 // Typed errors for the image builder. Codes are stable: the CLI maps them to exit messages and tests
-// match on them, so never rename one; add new codes instead (STYLE.md habit 7).
+// match on them, so never rename one; add new codes instead (docs/design-notes.md habit 7).
 
 export type ImageErrorCode =
   | 'IMAGE_MISSING' // the base image path does not exist or is not a regular file

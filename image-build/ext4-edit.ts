@@ -1,4 +1,4 @@
-// Edits the extracted rootfs with debugfs -w (IMAGE.md "Rootless injection"): no mount, no root. The clock
+// Edits the extracted rootfs with debugfs -w (docs/design-notes.md "Rootless injection"): no mount, no root. The clock
 // is fixed with E2FSPROGS_FAKE_TIME, so inode times and superblock stamps depend only on the inputs; inode
 // and block allocation follow the (sorted) command order, so the same inputs give the same bytes.
 import { writeFile } from 'node:fs/promises';

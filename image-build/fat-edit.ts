@@ -1,4 +1,4 @@
-// Edits the extracted bootfs with mtools (IMAGE.md "Rootless injection"). mtools takes its clock from
+// Edits the extracted bootfs with mtools (docs/design-notes.md "Rootless injection"). mtools takes its clock from
 // SOURCE_DATE_EPOCH, and `mcopy -m` keeps the (fixed) mtime we give the staged file, so directory entries
 // carry the same dates on every build.
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Checks that a base image has the Raspberry Pi OS layout (IMAGE.md: MBR, p1 FAT32 'bootfs', p2 ext4
+// Checks that a base image has the Raspberry Pi OS layout (docs/design-notes.md: MBR, p1 FAT32 'bootfs', p2 ext4
 // 'rootfs') and says exactly what it found when it does not.
 import { stat } from 'node:fs/promises';
 import { ImageError } from './errors.ts';

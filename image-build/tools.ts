@@ -1,4 +1,4 @@
-// Runs the host tools the rootless build relies on (IMAGE.md "Rootless injection"). Every tool runs with
+// Runs the host tools the rootless build relies on (docs/design-notes.md "Rootless injection"). Every tool runs with
 // LC_ALL=C (stable messages to parse) and, where it honours one, a fixed clock so the bytes it writes do not
 // depend on when the build ran.
 import { spawn } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Puts one node's bootstrap onto the boot partition of a built gdo image, without root (IMAGE.md "Rootless
+// Puts one node's bootstrap onto the boot partition of a built gdo image, without root (docs/design-notes.md "Rootless
 // injection": mtools addresses the FAT partition inside the image file with -i IMAGE@@OFFSET). The file is
 // copied under a temp name and then renamed over gdo/bootstrap.json, so an interrupted run leaves either the
 // old bootstrap or the new one, and it is read back before the image is reported ready.

@@ -46,7 +46,7 @@ if [ -n "$BOOTSTRAP" ]; then
   [ -d "$R/boot/firmware" ] || die "$R/boot/firmware does not exist: not Raspberry Pi OS Bookworm or later"
 fi
 
-# The MBR (IMAGE.md): boot signature 55 aa at byte 510; partition 2's entry at 462: type at +4, start LBA at +8.
+# The MBR (docs/design-notes.md): boot signature 55 aa at byte 510; partition 2's entry at 462: type at +4, start LBA at +8.
 sig=$(od -An -tx1 -j510 -N2 "$IMAGE" 2>/dev/null | tr -d ' \n')
 [ "$sig" = 55aa ] || die "$IMAGE has no MBR partition table: not a gdo image"
 ptype=$(od -An -tx1 -j466 -N1 "$IMAGE" | tr -d ' \n')

@@ -26,7 +26,7 @@ import { derivePassword } from '../agent/sync/broker-auth.ts';
 import { BOOTSTRAP_ON_BOOTFS, DEFAULT_AGENT_CONFIG, SITE_FILE } from '../image-build/payload.ts';
 import { openGdoImage, readImageBootstrap, writeImageBootstrap } from './image-bootstrap.ts';
 
-/** Where the boot partition is mounted on Raspberry Pi OS Bookworm and later (IMAGE.md). */
+/** Where the boot partition is mounted on Raspberry Pi OS Bookworm and later (docs/design-notes.md). */
 export const TARGET_BOOT = 'boot/firmware';
 
 export interface ProvisionInput {

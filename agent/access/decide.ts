@@ -120,7 +120,7 @@ export class AccessService {
 
     const staff = m.groups.some((g) => this.policy.staffGroups.includes(g));
     const roles = staff ? ['staff'] : [];
-    // A clock shown to be behind is wrong (LEDGER.md lesson 5): schedules and expiries cannot be
+    // A clock shown to be behind is wrong (docs/design-notes.md lesson 5): schedules and expiries cannot be
     // trusted against it. The ledger's newest time is only the cheap first test; the evidence is this
     // node's own earlier events or several keys' own clocks, never one key's (./clock-evidence.ts).
     const tol = this.policy.clockToleranceMs;

@@ -1,5 +1,5 @@
 // Configuration errors name the thing, the key, the allowed range and the value found
-// ("door 'front': unlock_ms must be 500..10000, got 60000", STYLE.md habit 7).
+// ("door 'front': unlock_ms must be 500..10000, got 60000", docs/design-notes.md habit 7).
 
 export class ControllerConfigError extends Error {
   readonly code = 'CONFIG_INVALID';

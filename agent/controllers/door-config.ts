@@ -25,13 +25,13 @@ export interface DoorConfig {
    * Either way the safe output level is de-energised; see door.ts for what that means at the door.
    */
   fail_mode: FailMode;
-  /** Unlock pulse after a grant, 500..10000 ms, default 5000 (HARDWARE.md: 3-5 s). */
+  /** Unlock pulse after a grant, 500..10000 ms, default 5000 (docs/design-notes.md: 3-5 s). */
   unlock_ms: number;
   /** Unlock pulse after a request-to-exit, 500..10000 ms, default unlock_ms. */
   rex_unlock_ms: number;
   /**
    * Hard cap on one continuous energised stretch of a fail-secure strike, enforced by a guard that ignores
-   * everything else (solenoids overheat, HARDWARE.md "Doors and machines"). Default 15000. Set it to the
+   * everything else (solenoids overheat, docs/design-notes.md "Doors and machines"). Default 15000. Set it to the
    * strike's rated on-time; held-unlocked periods longer than this need a continuous-duty strike and a
    * larger value. Not used for fail-safe maglocks, which are energised whenever locked.
    */

@@ -1,5 +1,5 @@
 // Door-position switch monitoring: forced-open (opened with no grant or REX just before) and held-open
-// (open longer than held_open_ms) alarms, reported through the EventSink (HARDWARE.md "Doors and machines").
+// (open longer than held_open_ms) alarms, reported through the EventSink (docs/design-notes.md "Doors and machines").
 import type { Clock, EventSink, TimerHandle } from './types.ts';
 
 export interface DoorPositionOptions {

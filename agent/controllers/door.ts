@@ -1,12 +1,12 @@
 // Door controller: strike pulses on grants and REX, early relock when the door opens, a hard energised cap,
 // forced-open and held-open alarms, lockdown and held-unlocked periods, and safe outputs at start, stop and
-// faults (HARDWARE.md "Doors and machines", "Power-up and crash behaviour").
+// faults (docs/design-notes.md "Doors and machines", "Power-up and crash behaviour").
 //
 // Fail modes. The safe output level is always de-energised: that is what the hardware does when the Pi is
 // off, crashed or rebooting, so the agent's safe state must agree with it.
 // - fail-secure strike: energised = unlocked. Safe = locked. Resting (normal, lockdown) = de-energised.
 // - fail-safe maglock: energised = locked. Safe = released (unlocked). Resting = energised; an unlock
-//   de-energises. The maglock must also be released in hardware by REX / fire system (HARDWARE.md).
+//   de-energises. The maglock must also be released in hardware by REX / fire system (docs/design-notes.md).
 // The de-energised level is driven at start before anything else and whenever the process goes away (stop(),
 // safeNow() from the exit handlers, `gdo gpio safe` from ExecStopPost): then a maglock releases, by the
 // installer's choice of fail-safe hardware, exactly as it would on a power cut.

@@ -1,4 +1,4 @@
-// The hard cap on how long a strike stays energised (HARDWARE.md "Doors and machines": solenoids overheat
+// The hard cap on how long a strike stays energised (docs/design-notes.md "Doors and machines": solenoids overheat
 // when held). Every write to the strike goes through this guard; its timer starts at the transition to
 // energised and is not restarted by later requests, so no sequence of grants, REX presses, policies or
 // controller bugs can hold the strike on longer than maxMs. A hardware cap (a timer relay or a strike with

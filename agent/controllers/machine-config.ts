@@ -5,7 +5,7 @@ import { checkDistinctLines } from './door-config.ts';
 export type MachineMode = 'card-present' | 'session';
 
 export interface MachinePins {
-  /** Lockout relay / interlock; logical on = energised = machine enabled (HARDWARE.md: de-energised disables). */
+  /** Lockout relay / interlock; logical on = energised = machine enabled (docs/design-notes.md: de-energised disables). */
   relay: { line: number; active_low: boolean };
   led?: { line: number; active_low: boolean };
   buzzer?: { line: number; active_low: boolean };
@@ -19,7 +19,7 @@ export interface MachineConfig {
   resource: string;
   /** card-present: runs while the card stays on the reader. session: runs for session_ms after a badge. */
   mode: MachineMode;
-  /** Session length, 10000..86400000 ms, default 300000 (HARDWARE.md: 300 s). */
+  /** Session length, 10000..86400000 ms, default 300000 (docs/design-notes.md: 300 s). */
   session_ms: number;
   /** Warning before a session ends, 0..session_ms/2 ms, default min(30000, session_ms/2); 0 = none. */
   warning_ms: number;

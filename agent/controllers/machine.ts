@@ -1,5 +1,5 @@
 // Machine lockout controller. The relay (interlock) is energised only inside a session, and a session
-// starts only after an allow decision. De-energised = machine disabled (HARDWARE.md "Power-up and crash
+// starts only after an allow decision. De-energised = machine disabled (docs/design-notes.md "Power-up and crash
 // behaviour"), which is the state at start, stop and faults.
 //
 // Badge rules (documented for members and trainers):

@@ -1,6 +1,6 @@
 // Safe output levels without the controllers: `gdo gpio safe` runs this from systemd ExecStopPost= after the
 // agent died, because a sysfs value outlives the process and a crash can leave a strike or relay energised
-// (HARDWARE.md "Power-up and crash behaviour"). Safe is logical off (de-energised) for every output: strike,
+// (docs/design-notes.md "Power-up and crash behaviour"). Safe is logical off (de-energised) for every output: strike,
 // maglock, lockout relay, LED, buzzer (see door.ts for what that means per fail mode).
 import type { GpioBackend, OutputLine } from '../../drivers/gpio/types.ts';
 import { ControllerConfigError, isRecord } from './config-error.ts';

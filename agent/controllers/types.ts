@@ -40,7 +40,7 @@ export type Decision = {
 /**
  * Access events, alarms, sessions, certifications. The agent turns each into a signed ledger event, so
  * bodies hold member ids from decisions and never a badge UID (a UID is a bearer secret on cheap cards,
- * HARDWARE.md "Credentials").
+ * docs/design-notes.md "Credentials").
  */
 export interface EventSink {
   record(kind: string, body: Record<string, unknown>): void;

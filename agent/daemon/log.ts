@@ -1,5 +1,5 @@
 // pino JSON lines on stdout, which journald stores. Nothing secret reaches a log line: badge UIDs are bearer
-// secrets on cheap cards (HARDWARE.md "Credentials"), and keys, passwords and tokens are secrets anywhere.
+// secrets on cheap cards (docs/design-notes.md "Credentials"), and keys, passwords and tokens are secrets anywhere.
 // Two layers: pino's redact paths for the keys we know the agent logs, and a scrubbing formatter that walks
 // every logged object, so a nested field or a stray Buffer (most likely a UID) is caught too.
 import pino, { type DestinationStream, type Logger } from 'pino';

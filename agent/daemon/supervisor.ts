@@ -1,5 +1,5 @@
 // Runs the agent's parts (GPIO, ledger, access, readers, controllers, sync, status endpoint) so that one
-// failing part is reported and retried with backoff while the rest keep running (STYLE.md habit 6, the
+// failing part is reported and retried with backoff while the rest keep running (docs/design-notes.md habit 6, the
 // ESPHome habit of a component that marks itself failed). A part that depends on a failed one is stopped
 // and started again once its dependency is back. What a failure means for the outputs is decided by the
 // daemon through onChange (daemon.ts), not here.

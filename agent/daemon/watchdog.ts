@@ -1,6 +1,6 @@
 // The systemd watchdog loop: every interval (half of WatchdogSec), ping only when the agent is worth
 // keeping: the event loop is turning on time and the health check (readers, ledger, GPIO; daemon.ts)
-// passes (HARDWARE.md "systemd"). A hung or broken agent stops pinging and systemd restarts it, with
+// passes (docs/design-notes.md "systemd"). A hung or broken agent stops pinging and systemd restarts it, with
 // ExecStopPost forcing the outputs safe.
 import { systemClock, type Clock, type TimerHandle } from '../../drivers/gpio/clock.ts';
 

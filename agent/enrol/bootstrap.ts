@@ -1,6 +1,6 @@
 // A node's bootstrap: everything one device needs to join the organisation, written by `gdo provision`
 // onto the boot partition (gdo/bootstrap.json) or a running Pi's /boot/firmware, and moved under the node's
-// state directory with mode 0600 by first boot (IMAGE.md: per-device secrets go on bootfs at flash time).
+// state directory with mode 0600 by first boot (docs/design-notes.md: per-device secrets go on bootfs at flash time).
 // It never holds a private key: the node makes its own keys on the device.
 //
 // {v: 1, org, genesis, node: {name, roles, hostname}, token, provisionedAt,

@@ -1,4 +1,4 @@
-// Files that must survive a power cut at any instant (IMAGE.md "SD cards": the card loses power without
+// Files that must survive a power cut at any instant (docs/design-notes.md "SD cards": the card loses power without
 // warning): written to a temp name, fsynced, renamed over the target, and the directory fsynced, so a reader
 // sees the old file or the new one, never half of one. Secrets are created with their final mode from the
 // first byte on (never chmod after writing).

@@ -1,4 +1,4 @@
-// First boot of a node (gdo-firstboot.service, IMAGE.md "Rootless injection", last point): take the bootstrap
+// First boot of a node (gdo-firstboot.service, docs/design-notes.md "Rootless injection", last point): take the bootstrap
 // the installer left on the boot partition, keep it under the state directory with mode 0600, delete the copy
 // on FAT, make the node's own keys, seed the ledger with the organisation's genesis, write the agent's config
 // and a signed enrolment request. The node is then inert until an admin approves the request: its key is in
@@ -126,7 +126,7 @@ function seedLedger(boot: Bootstrap, stateDir: string, note: Note): void {
   let ledger: Ledger;
   try {
     // A Pi has no RTC: before NTP its clock can be far behind the genesis, which the ingest pipeline would
-    // park as FROM_FUTURE (LEDGER.md lesson 5). The bootstrap is this node's trust anchor (it names the org
+    // park as FROM_FUTURE (docs/design-notes.md lesson 5). The bootstrap is this node's trust anchor (it names the org
     // and came from the installer), so its genesis is accepted against a clock no earlier than itself.
     ledger = Ledger.open({ path: join(stateDir, STATE_FILES.ledger), dapps: allDapps, orgId: Buffer.from(boot.org, 'hex'), now: () => Math.max(Date.now(), genesisMs) });
   } catch (err) {

@@ -1,4 +1,4 @@
-// The node's own keys, made on the device at first boot and never copied anywhere (IMAGE.md: never bake one
+// The node's own keys, made on the device at first boot and never copied anywhere (docs/design-notes.md: never bake one
 // device's identity into the image): node.key holds the Ed25519 seed it signs ledger events with, node-kx.key
 // the X25519 key the site secret is sealed to (seal.ts). Plain JSON with hex values, mode 0600 in the state
 // directory (0700): the agent runs unattended, so there is no passphrase to ask for.

@@ -6,7 +6,7 @@
 // token   the one-time enrolment token from the node's bootstrap (hex, 32 bytes); the admin kept its hash
 // at      when the node made the request (ISO 8601, the node's clock: informative only)
 // sig     Ed25519 by `key` over REQUEST_DOMAIN || canonicalJson(request without sig): proof that the
-//         requester holds the private key it asks to enrol (domain-separated, LEDGER.md lesson 1).
+//         requester holds the private key it asks to enrol (domain-separated, docs/design-notes.md lesson 1).
 // The bytes on the wire (MQTT payload, file on a USB stick) are the canonical JSON of the whole request.
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { verifyNative, type Signer } from '../ledger/crypto.ts';

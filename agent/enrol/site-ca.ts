@@ -18,7 +18,7 @@ const DAY_MS = 86_400_000;
 const CA_DAYS = 20 * 365;
 export const SERVER_CERT_DAYS = 5 * 365;
 /** Every certificate's validity starts here, not at its issue time. A Pi has no real-time clock: a node that
- *  boots without a network starts at its image's or systemd's build date (LEDGER.md lesson 5), and a broker
+ *  boots without a network starts at its image's or systemd's build date (docs/design-notes.md lesson 5), and a broker
  *  certificate "not yet valid" would keep it off the site until NTP answers, which an offline space may never
  *  have. The start of validity protects nothing here (the CA key is ours); the end still bounds a leaked key. */
 export const VALID_FROM = new Date('2000-01-01T00:00:00Z');

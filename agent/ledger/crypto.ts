@@ -1,5 +1,5 @@
 // Ed25519 for the ledger. Verification on the hot path uses Node's native (OpenSSL) code with
-// cached KeyObjects: rebuilding a KeyObject per call costs about 3x (LEDGER.md). @noble/ed25519
+// cached KeyObjects: rebuilding a KeyObject per call costs about 3x (docs/design-notes.md). @noble/ed25519
 // signs where the native code is missing and cross-checks the native code in tests.
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, createHash, type KeyObject } from 'node:crypto';
 import * as noble from '@noble/ed25519';

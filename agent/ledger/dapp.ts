@@ -41,7 +41,7 @@ export interface EventType<B = any> {
   schema: Schema;
   /**
    * Power events (revocations, role changes) are ordered before ordinary events that are
-   * concurrent with them (LEDGER.md lesson 2), so that a revocation cannot lose a race.
+   * concurrent with them (docs/design-notes.md lesson 2), so that a revocation cannot lose a race.
    */
   power?: boolean;
   /** Throws a LedgerError (INVALID_BODY, NOT_AUTHORIZED, ...) when the event may not apply. */

@@ -7,7 +7,7 @@ export type Db = Database.Database;
 export interface OpenDbOptions {
   /**
    * FULL makes every commit durable before it returns: access events are audit records, and
-   * a maker space's SD card loses power without warning (MISSION.md). Tests may relax it.
+   * a maker space's SD card loses power without warning (docs/design-notes.md, SD cards). Tests may relax it.
    */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   readonly?: boolean;

@@ -1,4 +1,4 @@
-// Hybrid logical clock (LEDGER.md lesson 5): wall-clock milliseconds plus a counter, so that
+// Hybrid logical clock (docs/design-notes.md lesson 5): wall-clock milliseconds plus a counter, so that
 // a child is always dated after its parents even when the local clock runs behind.
 export interface Hlc { ms: number; c: number }
 

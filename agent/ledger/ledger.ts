@@ -50,7 +50,7 @@ export interface LedgerOptions extends OpenDbOptions {
   dapps: Dapp[];
   /** The organisation this replica belongs to (its genesis id). Learnt from the genesis if absent. */
   orgId?: Buffer;
-  /** How far ahead of this node's clock an event may be dated (LEDGER.md lesson 5). */
+  /** How far ahead of this node's clock an event may be dated (docs/design-notes.md lesson 5). */
   maxSkewMs?: number;
   now?: () => number;
   /** Pending events in total at most (default 100,000); the same as pending.maxCount. */

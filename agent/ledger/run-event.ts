@@ -1,6 +1,6 @@
 // Runs one event against a state view: the framework's checks (the author's key is live, the
 // author has not equivocated), then the dapp's validate and apply. Nothing is written unless
-// every step passes; a dapp's exception rejects that event only (STYLE.md habit 5).
+// every step passes; a dapp's exception rejects that event only (docs/design-notes.md habit 5).
 import type { DappRegistry, EventContext, KeyRecord } from './dapp.ts';
 import { isLedgerError, type RejectionCode } from './errors.ts';
 import { hex, type SignedEvent } from './event.ts';

@@ -1,6 +1,6 @@
 // The `badge` dapp: which card belongs to which member. The ledger never holds a card's UID,
 // only its keyed hash (agent/access/badge-hash.ts): a UID is a bearer secret on cheap cards
-// (HARDWARE.md, "Credentials"), and the ledger travels to every node and USB bundle.
+// (docs/design-notes.md, "Credentials"), and the ledger travels to every node and USB bundle.
 // Revocation is a power event and always applies; assigning a badge again after a revocation
 // is a guarded grant that cites the revocation (dapps/shared/guards.ts).
 import type { Dapp, EventContext, StateReader, StateWriter } from '../../agent/ledger/dapp.ts';

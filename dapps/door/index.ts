@@ -4,7 +4,7 @@
 //   get in. Declaring it is a power event; lifting it is a guarded grant that cites it.
 // - Held-unlocked periods (open house) leave the strike released between two instants.
 // - The fail mode says what the strike does without power: 'secure' stays locked, 'safe' opens
-//   (fire codes for egress doors; HARDWARE.md "Door safety").
+//   (fire codes for egress doors; docs/design-notes.md "Door safety").
 import type { Dapp } from '../../agent/ledger/dapp.ts';
 import { reject } from '../../agent/ledger/errors.ts';
 import { s } from '../../agent/ledger/schema.ts';

@@ -138,7 +138,7 @@ export const machineDapp: Dapp = {
     },
     role: {
       // Grants and withdrawals of a role share one power type: role changes resolve before
-      // ordinary events (LEDGER.md lesson 2). A withdrawal always applies, even to a role another
+      // ordinary events (docs/design-notes.md lesson 2). A withdrawal always applies, even to a role another
       // concurrent withdrawal already took away, and is remembered; a grant cites what it
       // supersedes and lists the withdrawals it follows, all of them (as badges do: guards.ts).
       power: true,

@@ -1,5 +1,5 @@
 // Typed GPIO errors. The code is stable (callers and the status page switch on it); the message names the
-// bad value and what was expected (STYLE.md habit 7).
+// bad value and what was expected (docs/design-notes.md habit 7).
 
 export type GpioErrorCode =
   | 'GPIO_SYSFS_MISSING' // no sysfs GPIO directory: kernel without CONFIG_GPIO_SYSFS, or not a Pi

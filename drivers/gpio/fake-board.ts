@@ -1,5 +1,5 @@
 // The pins of a simulated Pi header, shared by every FakeGpioBackend made on it. Levels outlive a backend
-// the way sysfs values outlive a process (HARDWARE.md "Power-up and crash behaviour"), so a test can
+// the way sysfs values outlive a process (docs/design-notes.md "Power-up and crash behaviour"), so a test can
 // "crash" one backend and check that `gdo gpio safe` on a second one fixes the outputs.
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
@@ -27,7 +27,7 @@ export class FakeBoard {
     this.clock = clock;
   }
 
-  /** Power-up state: GPIO0-8 pulled up, 9-27 pulled down (HARDWARE.md). */
+  /** Power-up state: GPIO0-8 pulled up, 9-27 pulled down (docs/design-notes.md). */
   static powerUpLevel(line: number): Level {
     return line <= 8 ? 1 : 0;
   }

@@ -1,5 +1,5 @@
 // GPIO through onoff (sysfs). onoff knows nothing of dynamic chip bases, so this backend resolves the BCM
-// line to its sysfs number first (sysfs-chips.ts, HARDWARE.md "GPIO on Raspberry Pi OS"). Active-low,
+// line to its sysfs number first (sysfs-chips.ts, docs/design-notes.md "GPIO on Raspberry Pi OS"). Active-low,
 // debounce and edge filtering happen in this layer (types.ts, edge-debouncer.ts), not in sysfs or onoff.
 import { Gpio } from 'onoff';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 // Maps a BCM line number to its sysfs GPIO number. From kernel 6.6 chip bases are dynamic (512, 571, ...),
 // so "17" is no longer GPIO 17: find the chip by its label, then add the line to its base. Never pick the
-// lowest base: on a Pi 5 that is a brcmstb chip, not the header (HARDWARE.md "GPIO on Raspberry Pi OS").
+// lowest base: on a Pi 5 that is a brcmstb chip, not the header (docs/design-notes.md "GPIO on Raspberry Pi OS").
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkLineNumber, GpioError } from './errors.ts';

@@ -1,4 +1,4 @@
-// The one GPIO interface the agent uses (STYLE.md habit 1). Backends: onoff over sysfs (onoff-backend.ts)
+// The one GPIO interface the agent uses (docs/design-notes.md habit 1). Backends: onoff over sysfs (onoff-backend.ts)
 // and an in-memory fake (fake.ts). Both pass the same contract suite (test/drivers/gpio/gpio-contract.ts).
 //
 // Values are logical: "on" means active. activeLow inverts between the logical value and the electrical
@@ -11,7 +11,7 @@ export type Level = 0 | 1;
 export type Edge = 'rising' | 'falling' | 'both';
 
 export interface OutputOptions {
-  /** Electrical low = logical on. Default false (HARDWARE.md prefers active-high drivers). */
+  /** Electrical low = logical on. Default false (docs/design-notes.md prefers active-high drivers). */
   activeLow?: boolean;
   /** Logical level driven from the moment the line is opened. Default false (off). */
   initial?: boolean;
@@ -25,7 +25,7 @@ export interface InputOptions {
   edge?: Edge;
   /**
    * A new level must stay stable this long before it is reported (reed switches and buttons bounce,
-   * HARDWARE.md "Doors and machines"). 0 reports every transition. Default 0.
+   * docs/design-notes.md "Doors and machines"). 0 reports every transition. Default 0.
    */
   debounceMs?: number;
   label?: string;
@@ -48,7 +48,7 @@ export interface OutputLine {
   /**
    * Releases the handle and leaves the pin driving its current level. Outputs are not unexported on close
    * because an unexported pin returns to its power-up pull, which energises an active-low relay
-   * (HARDWARE.md "Power-up and crash behaviour").
+   * (docs/design-notes.md "Power-up and crash behaviour").
    */
   close(): void;
   /** Hands the line back to the kernel. Use only for lines whose power-up pull is safe. */

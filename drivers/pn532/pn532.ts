@@ -1,4 +1,4 @@
-// The PN532 protocol core: one class, transport-agnostic (STYLE.md habit 1). It serialises commands,
+// The PN532 protocol core: one class, transport-agnostic (docs/design-notes.md habit 1). It serialises commands,
 // runs the host dialog of UM0701-02 §6.2.2 (command -> ACK -> response), drops stale replies and
 // recovers from lost or corrupted frames. The transport only moves bytes.
 import type { ByteTransport } from '../serial/transport.ts';
@@ -31,7 +31,7 @@ export interface Pn532Options {
   samAttempts?: number;
   /**
    * Quiet time between the last byte received and the next frame sent. Some USB-UART adapters lose a frame
-   * sent right behind a reply (HARDWARE.md, known failure modes); 0 (default) sends at once, as the PN532's
+   * sent right behind a reply (docs/design-notes.md, known failure modes); 0 (default) sends at once, as the PN532's
    * own UART allows. A few ms is plenty for the adapters that need it.
    */
   frameGapMs?: number;

@@ -1,7 +1,7 @@
 // Keeps a PN532 reader working unattended: opens the port (reconnecting with backoff when a USB
 // adapter vanishes), initialises the chip, polls for cards, health-checks it, re-initialises after
 // errors or silence and, as a last resort, pulses RSTPDN through an injected function. A failed
-// reader degrades: the poller reports the fault in status() and keeps retrying (STYLE.md habit 6).
+// reader degrades: the poller reports the fault in status() and keeps retrying (docs/design-notes.md habit 6).
 import type { ByteTransport } from '../serial/transport.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { CardPresence, type CardEvent, type CardRemovedEvent, type PresenceChange } from './card-presence.ts';
@@ -67,7 +67,7 @@ export type PollerLogEntry = Pn532LogEntry;
 
 export interface PollerOptions {
   transport: ByteTransport;
-  /** Pause between polls (HARDWARE.md: 100-250 ms). */
+  /** Pause between polls (docs/design-notes.md: 100-250 ms). */
   intervalMs?: number;
   /** Empty polls in a row before 'card-removed'. */
   removalPolls?: number;

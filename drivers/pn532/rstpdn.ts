@@ -1,4 +1,4 @@
-// The PN532's RSTPDN pin on a GPIO line: the last resort for a reader that stopped answering (HARDWARE.md
+// The PN532's RSTPDN pin on a GPIO line: the last resort for a reader that stopped answering (docs/design-notes.md
 // "Known failure modes"). RSTPDN is active low: driven low the chip is held in reset, released high it runs.
 // The line is opened active-low so that logical "on" means "in reset"; it idles off (electrical high), and
 // docs/wiring.md puts it on a pin pulled up at power-up, so the reader runs while the agent does not.

@@ -1,6 +1,6 @@
 // A PN532 on the other end of a byte stream: it parses the host's frames with the real parser and
 // answers with real frames (UM0701-02 §6.2, §7), so the driver above it runs unchanged. Callers
-// present and remove cards and inject the faults seen in the field (HARDWARE.md).
+// present and remove cards and inject the faults seen in the field (docs/design-notes.md).
 import type { ByteTransport } from '../serial/transport.ts';
 import { Listeners } from '../serial/transport.ts';
 import { systemClock, type Clock } from './clock.ts';

@@ -1,5 +1,5 @@
 // A minimal typed event emitter. A listener that throws is reported to `onListenerError` instead of
-// breaking the emitter's owner (a dapp's bug must not stop the reader, STYLE.md habit 5).
+// breaking the emitter's owner (a dapp's bug must not stop the reader, docs/design-notes.md habit 5).
 
 export class TypedEmitter<Events extends object> {
   private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();

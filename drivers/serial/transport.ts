@@ -1,5 +1,5 @@
 // The byte-moving interface every PN532 transport implements (UART via serialport, the MockBinding
-// bench, a pipe to the simulator). Protocol logic lives above it; see STYLE.md habit 1.
+// bench, a pipe to the simulator). Protocol logic lives above it; see docs/design-notes.md habit 1.
 
 export interface ByteTransport {
   readonly isOpen: boolean;

@@ -1,6 +1,6 @@
 // A real Mosquitto broker for tests: its own temp dir and config, a free loopback port,
 // started and stopped per test. Contract tests run the sync layer against this and the
-// embedded aedes broker (STYLE.md habit 4). Brokers are killed at process exit too, so a
+// embedded aedes broker (docs/design-notes.md habit 4). Brokers are killed at process exit too, so a
 // failed test never leaves one running.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// A bootable Debian arm64 system with the Raspberry Pi OS layout (IMAGE.md "Booting under QEMU"): MBR, p1 FAT
+// A bootable Debian arm64 system with the Raspberry Pi OS layout (docs/design-notes.md "Booting under QEMU"): MBR, p1 FAT
 // 'bootfs' mounted at /boot/firmware, p2 ext4 'rootfs' (-O ^huge_file), systemd as init, plus Debian's arm64
 // kernel and initrd to boot it with qemu-system-aarch64 -M virt. Built once with mmdebstrap (about 16 minutes
 // under qemu-user: it runs arm64 maintainer scripts, so it needs root and binfmt_misc for arm64, which

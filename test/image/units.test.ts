@@ -1,4 +1,4 @@
-// The systemd units baked into the image: the safety properties HARDWARE.md and IMAGE.md ask for.
+// The systemd units baked into the image: the safety properties docs/design-notes.md and docs/design-notes.md ask for.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

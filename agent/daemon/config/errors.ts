@@ -1,5 +1,5 @@
 // A configuration error names the key path and what was expected ("doors[0].unlock_ms must be an integer
-// 500..10000, got 60000", STYLE.md habit 7). `gdo agent` and `gdo config check` exit with EX_CONFIG (78)
+// 500..10000, got 60000", docs/design-notes.md habit 7). `gdo agent` and `gdo config check` exit with EX_CONFIG (78)
 // on it, which the unit's RestartPreventExitStatus= uses to stop a restart loop that cannot succeed.
 
 export const EX_CONFIG = 78;

@@ -1,5 +1,5 @@
 // The agent configuration schema: a small tree of typed nodes, each with a description and a default
-// (STYLE.md habit 9), from which come validation with key paths, the JSON Schema (`gdo config schema`)
+// (docs/design-notes.md habit 9), from which come validation with key paths, the JSON Schema (`gdo config schema`)
 // and the Markdown reference (reference.ts). Each part of the agent contributes its own fragment
 // (config/sections/*.ts); index.ts assembles them.
 import { ConfigError } from './errors.ts';

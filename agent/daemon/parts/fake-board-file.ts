@@ -1,6 +1,6 @@
 // A fake GPIO header whose levels live in a JSON file as well as in memory: sysfs values outlive the agent,
 // and so must the fake ones, so that a test (or the simulated site) can see the outputs of an agent that
-// was killed, and `gdo gpio safe` on the fake backend has a state to fix (HARDWARE.md "Power-up and crash
+// was killed, and `gdo gpio safe` on the fake backend has a state to fix (docs/design-notes.md "Power-up and crash
 // behaviour"). Written atomically (temporary file, then rename) on every change.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { FakeBoard } from '../../../drivers/gpio/fake-board.ts';

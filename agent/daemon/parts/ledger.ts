@@ -1,6 +1,6 @@
 // The ledger replica as a supervised part. A failed check (the file gone or replaced, a read error) or a
 // failed write reported by the event sink makes the part fail: the daemon then drives outputs safe and
-// denies badges until the database is open and answering again (HARDWARE.md, door.ts "faults").
+// denies badges until the database is open and answering again (docs/design-notes.md, door.ts "faults").
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { allDapps } from '../../dapps.ts';

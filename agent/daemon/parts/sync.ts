@@ -1,6 +1,6 @@
 // Peer sync (agent/sync SyncNode) and, on a hub, the embedded broker (startEmbeddedBroker), as supervised
 // parts behind small interfaces, so tests and the simulated site can put their own in. Losing the broker
-// is normal life for a node (STYLE.md habit 6): sync reports it as degraded and reconnects by itself.
+// is normal life for a node (docs/design-notes.md habit 6): sync reports it as degraded and reconnects by itself.
 // agent/sync is loaded only when sync is configured: mqtt and aedes are most of the bundle and a
 // standalone door node never needs them.
 import { readFileSync } from 'node:fs';
@@ -235,7 +235,7 @@ export class SyncPart implements Part {
   health(): PartHealth {
     if (!this.#service) return { state: 'failed', detail: 'not running' };
     const st = this.#service.status();
-    // Losing the broker is normal life for a node (STYLE.md habit 6): reported, healed by the sync itself.
+    // Losing the broker is normal life for a node (docs/design-notes.md habit 6): reported, healed by the sync itself.
     return st.state === 'connected' ? { state: 'ok' } : { state: 'degraded', detail: st.detail ?? st.state };
   }
 }

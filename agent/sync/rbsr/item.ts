@@ -1,6 +1,6 @@
 // Items, bounds and their total order. An item is an event's hybrid-logical-clock time
 // plus its SHA-256 id; sorting by time first makes the events of a partition contiguous,
-// so reconciling them costs about the bytes of their ids (LEDGER.md lesson 4).
+// so reconciling them costs about the bytes of their ids (docs/design-notes.md lesson 4).
 import { RbsrError } from './errors.ts';
 
 export const ID_BYTES = 32;

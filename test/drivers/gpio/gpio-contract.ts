@@ -1,4 +1,4 @@
-// The GPIO contract (STYLE.md habit 4): one suite, run against every backend through a harness that can
+// The GPIO contract (docs/design-notes.md habit 4): one suite, run against every backend through a harness that can
 // see electrical levels and drive inputs the way the world outside the Pi would.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';

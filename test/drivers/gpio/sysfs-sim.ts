@@ -14,7 +14,7 @@ export interface ChipSpec {
   ngpio: number;
 }
 
-/** Pi 4 on kernel 6.6 (HARDWARE.md table): header chip at base 512, the expander at 570. */
+/** Pi 4 on kernel 6.6 (docs/design-notes.md table): header chip at base 512, the expander at 570. */
 export const PI4_CHIPS: ChipSpec[] = [
   { name: 'gpiochip512', label: 'pinctrl-bcm2711', base: 512, ngpio: 58 },
   { name: 'gpiochip570', label: 'raspberrypi-exp-gpio', base: 570, ngpio: 8 },

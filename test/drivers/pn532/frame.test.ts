@@ -1,5 +1,5 @@
 // Frame codec against the byte sequences of the PN532 User Manual (UM0701-02 §6.2.1, §7) as quoted in
-// HARDWARE.md, plus vectors computed by hand from the manual's checksum rules (the DCS sum is in a comment).
+// docs/design-notes.md, plus vectors computed by hand from the manual's checksum rules (the DCS sum is in a comment).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

@@ -1,4 +1,4 @@
-// One poller suite, run against every link to the simulator (MockBinding, socat pty pair): STYLE.md
+// One poller suite, run against every link to the simulator (MockBinding, socat pty pair): docs/design-notes.md
 // habit 4. The driver code is the real one; only the far end of the byte stream is simulated.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -9,7 +9,7 @@ export const doorSchema = c.obj('One door: strike or maglock, optional door swit
   reader: c.str('Id of the reader at this door.', undefined, { pattern: ID_PATTERN, patternText: ID_TEXT, derived: 'the first reader' }),
   fail_mode: c.oneOf('fail-secure: a strike that unlocks while energised. fail-safe: a maglock that locks while energised (it must also be released by the fire system in hardware).',
     ['fail-secure', 'fail-safe'], 'fail-secure'),
-  unlock_ms: c.int('Unlock time after a granted badge (HARDWARE.md: 3-5 s); ends early when the door opens.', 500, 10_000, 5_000),
+  unlock_ms: c.int('Unlock time after a granted badge (docs/design-notes.md: 3-5 s); ends early when the door opens.', 500, 10_000, 5_000),
   rex_unlock_ms: c.int('Unlock time after the exit button.', 500, 10_000, undefined, { derived: 'unlock_ms' }),
   max_energised_ms: c.int('Hard cap on one energised stretch of a fail-secure strike (solenoids overheat); set it to the strike\'s rated on-time. At least the longer unlock time.',
     500, 86_400_000, undefined, { derived: 'max(15000, unlock_ms, rex_unlock_ms)' }),

@@ -9,7 +9,7 @@ export const machineSchema = c.obj('One machine lockout: interlock relay, option
   reader: c.str('Id of the reader at this machine.', undefined, { pattern: ID_PATTERN, patternText: ID_TEXT, derived: 'the first reader' }),
   mode: c.oneOf('card-present: runs while the card stays on the reader. session: runs for session_ms after a badge, extended by badging again.',
     ['card-present', 'session'], 'session'),
-  session_ms: c.int('Session length (HARDWARE.md: 300 s).', 10_000, 86_400_000, 300_000),
+  session_ms: c.int('Session length (docs/design-notes.md: 300 s).', 10_000, 86_400_000, 300_000),
   warning_ms: c.int('Warning (buzzer, blinking LED) before a session ends; 0 for none; at most session_ms/2.',
     0, 43_200_000, undefined, { derived: 'min(30000, session_ms/2)' }),
   badge_out_hold_ms: c.int('Session mode: holding the card this long ends the session.', 500, 10_000, 2_000),

@@ -1,4 +1,4 @@
-// Pin blocks shared by the door and machine fragments (BCM numbering, HARDWARE.md "GPIO on Raspberry Pi
+// Pin blocks shared by the door and machine fragments (BCM numbering, docs/design-notes.md "GPIO on Raspberry Pi
 // OS"); the controllers' parsers (agent/controllers/*-config.ts) hold the same limits.
 import { c, type Node } from '../schema.ts';
 

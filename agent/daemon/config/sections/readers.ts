@@ -9,7 +9,7 @@ export const readerSchema = c.obj('One PN532 reader.', {
   path: c.str('Serial device (Pi 5: /dev/ttyAMA0; Pi 3/4: /dev/serial0 with a fixed core clock; USB adapters: /dev/ttyUSB0).',
     '/dev/ttyAMA0', { minLength: 1 }),
   baud: c.int('Serial speed; a PN532 on HSU runs at 115200 after reset.', 9_600, 1_288_000, 115_200),
-  poll_ms: c.int('Pause between polls for a card (HARDWARE.md: 100-250 ms).', 50, 1_000, 150),
+  poll_ms: c.int('Pause between polls for a card (docs/design-notes.md: 100-250 ms).', 50, 1_000, 150),
   health_check_ms: c.int('How often an idle reader is asked for its firmware version.', 500, 60_000, 5_000),
   reset_line: c.int('BCM line wired to the PN532\'s RSTPDN, pulsed as a last resort when the reader stops answering; null when not wired.',
     0, 53, null, { nullable: true }),
