@@ -17,10 +17,8 @@
 //   the window is used up. A card of no member leaves the window open.
 // - maintainer: badging while holding the machine's button, with the role 'maintainer', toggles
 //   out-of-service. Out of service, only maintainers can start sessions (to test a repair).
-//   Out of service is the ledger's (the decider's machineState): it holds across restarts and follows
-//   tag-outs made at the office or on a peer, and the gesture toggles relative to it. Until the
-//   gesture's own event is in the ledger (the access log commits at the end of the turn), or for
-//   PENDING_MS if it never gets there, the gesture's result stands; without a ledger view it is kept here.
+//   Out of service is the ledger's (machine-service.ts): it holds across restarts and follows tag-outs
+//   made at the office or on a peer, and the gesture toggles relative to it.
 //   A tag-out that arrives during a session (office, peer) ends it within SERVICE_POLL_MS, unless the
 //   session is a maintainer's.
 import type { GpioBackend, InputLine, OutputLine } from '../../drivers/gpio/types.ts';
@@ -30,8 +28,12 @@ import { Feedback, Indicator, PATTERNS } from './indicator.ts';
 import type { MachineConfig } from './machine-config.ts';
 import type { SessionEndReason } from './machine-session.ts';
 import { MachineSession } from './machine-session.ts';
+import { checkTrainee, type LastCertification } from './machine-certify.ts';
+import { MachineServiceView } from './machine-service.ts';
+
+export type { LastCertification } from './machine-certify.ts';
 import { openSafeOutput } from './safe-outputs.ts';
-import type { AccessDecider, CardEvent, CardSource, CertificationVerdict, Clock, Decision, EventSink, MachineServiceState, TimerHandle } from './types.ts';
+import type { AccessDecider, CardEvent, CardSource, Clock, Decision, EventSink, MachineServiceState, TimerHandle } from './types.ts';
 
 export type MachineFault = 'reader' | 'ledger';
 
@@ -62,18 +64,6 @@ export interface MachineStatus {
   fault_detail: Partial<Record<MachineFault, string>>;
 }
 
-export interface LastCertification {
-  at: string;
-  trainer_id: string;
-  member_id: string;
-  certified: boolean;
-  reason?: string;
-  detail?: string;
-}
-
-/** How long a gesture's result stands while its event is not in the ledger (a refused write falls back). */
-const PENDING_MS = 10_000;
-const IN_SERVICE: MachineServiceState = { out: false, reason: null, by: null, since: null };
 /** How often a running session looks for a tag-out it did not make. */
 const SERVICE_POLL_MS = 1_000;
 
@@ -91,8 +81,7 @@ export class MachineController {
   #trainer: { id: string; timer: TimerHandle } | undefined;
   #lastCertification: LastCertification | undefined;
   #buttonPressed = false;
-  /** The last gesture's result, until the ledger shows it (see the header). */
-  #pending: { state: MachineServiceState; at: number } | undefined;
+  readonly #serviceView: MachineServiceView;
   #servicePoll: TimerHandle | undefined;
   #faults = new Map<MachineFault, string>();
 
@@ -101,6 +90,7 @@ export class MachineController {
     this.#cfg = opts.config;
     this.#clock = opts.clock ?? systemClock;
     this.#onError = opts.onError ?? (() => {});
+    this.#serviceView = new MachineServiceView(this.#cfg.id, opts.decider, this.#clock, (err) => this.#onError(err));
   }
 
   /** Opens the relay de-energised before anything else, then the indicators, button and card events. */
@@ -316,24 +306,14 @@ export class MachineController {
 
   #toggleOutOfService(memberId: string): void {
     const now = this.#clock.now();
-    const out = !this.#service().out;
-    this.#pending = { state: out ? { out, reason: 'tagged out at the machine', by: memberId, since: iso(now) } : IN_SERVICE, at: now };
+    const { out } = this.#serviceView.toggle(memberId);
     if (out) this.#endSession('out_of_service');
     this.#record(out ? 'machine.out_of_service' : 'machine.in_service', { machine: this.#cfg.id, member_id: memberId, at: iso(now) });
     this.#feedback?.play(PATTERNS.certify);
   }
 
-  /** Out of service or not: the ledger's view, or the last gesture's while the ledger has not caught up. */
   #service(): MachineServiceState {
-    let fromLedger: MachineServiceState | undefined;
-    try {
-      fromLedger = this.#o.decider.machineState?.(this.#cfg.id);
-    } catch (err) {
-      this.#onError(err);
-    }
-    const p = this.#pending;
-    if (p && fromLedger && (fromLedger.out === p.state.out || this.#clock.now() - p.at >= PENDING_MS)) this.#pending = undefined;
-    return this.#pending?.state ?? fromLedger ?? IN_SERVICE;
+    return this.#serviceView.current();
   }
 
   #serviceStatus(): Pick<MachineStatus, 'out_of_service' | 'out_of_service_detail'> {
@@ -344,7 +324,7 @@ export class MachineController {
   /** Certifies `memberId` for the trainer if the ledger's rules allow it now; otherwise says why, signing nothing. */
   #certify(trainerId: string, memberId: string, uid: Buffer, now: number): void {
     const base = { machine: this.#cfg.id, resource: this.#cfg.resource, trainer_id: trainerId, member_id: memberId, at: iso(now) };
-    const verdict = this.#checkCertification(trainerId, memberId, uid, now);
+    const verdict = checkTrainee(this.#o.decider, { resource: this.#cfg.resource, trainerId, memberId, credential: uid, at: new Date(now) }, (err) => this.#onError(err));
     if (!verdict.ok) {
       this.#lastCertification = { at: base.at, trainer_id: trainerId, member_id: memberId, certified: false, reason: verdict.reason, detail: verdict.detail };
       this.#record('machine.certification_refused', { ...base, reason: verdict.reason, detail: verdict.detail });
@@ -358,17 +338,6 @@ export class MachineController {
     };
     // Not logged means not certified: the denied pattern tells the trainer to try again later.
     this.#feedback?.play(logged ? PATTERNS.certify : PATTERNS.denied);
-  }
-
-  #checkCertification(trainerId: string, memberId: string, credential: Buffer, now: number): CertificationVerdict {
-    const check = this.#o.decider.checkCertification;
-    if (!check) return { ok: false, reason: 'certification_unavailable', detail: 'this node cannot check certifications' };
-    try {
-      return check.call(this.#o.decider, { resource: this.#cfg.resource, trainerId, memberId, credential, at: new Date(now) });
-    } catch (err) {
-      this.#onError(err);
-      return { ok: false, reason: 'decider_error', detail: 'the certification could not be checked' };
-    }
   }
 
   #openTrainerWindow(trainerId: string): void {
